@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The thread backend: every coroutine runs on a pthread of its own, and a
+ * switch is a handoff between two threads' batons (coroutine-int.h).
+ * This file also owns the registry of coroutine threads, the pool of idle
+ * ones, the tunables, and what happens at fork() and at process exit.
+ */
+#include "config.h"
+
+#ifdef HAVE_PTHREAD_SETNAME_NP
+#define _GNU_SOURCE 1
+#endif
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#ifdef HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
+
+#include "coroutine-int.h"
+
+#define CO_THREAD_NAME "coroutine"
+
+bool co_forked_in_coroutine;
+unsigned co_fork_generation;
+
+/* Everything below is protected by g.lock. */
+static struct {
+    pthread_mutex_t lock;
+    bool initialized;
+    bool exiting;
+    Coroutine *registry;        /* every coroutine object with a thread */
+    Coroutine *idle;            /* the pool: finished objects whose thread waits */
+    unsigned idle_count;
+    size_t live_count;          /* created and not yet finished */
+    size_t stack_size;
+    unsigned pool_size;
+    sigset_t thread_sigmask;
+    pthread_key_t leader_key;
+} g = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Where a coroutine thread goes when it is told to stop. */
+static _Thread_local jmp_buf thread_exit;
+
+void co_baton_init(struct co_baton *b)
+{
+    CO_PTHREAD(pthread_mutex_init(&b->lock, NULL));
+    CO_PTHREAD(pthread_cond_init(&b->cond, NULL));
+    b->action = CO_ACT_NONE;
+}
+
+void co_baton_destroy(struct co_baton *b)
+{
+    CO_PTHREAD(pthread_cond_destroy(&b->cond));
+    CO_PTHREAD(pthread_mutex_destroy(&b->lock));
+}
+
+static void baton_post(Coroutine *to, enum co_action act, int errno_value)
+{
+    struct co_baton *b = &to->baton;
+
+    CO_PTHREAD(pthread_mutex_lock(&b->lock));
+    assert(b->action == CO_ACT_NONE);
+    b->action = act;
+    b->errno_value = errno_value;
+    /* Signal before unlocking: once the lock is released the woken side may
+     * run on and free what b lives in. */
+    CO_PTHREAD(pthread_cond_signal(&b->cond));
+    CO_PTHREAD(pthread_mutex_unlock(&b->lock));
+}
+
+static enum co_action baton_wait(Coroutine *self)
+{
+    struct co_baton *b = &self->baton;
+    enum co_action act;
+    int errno_value;
+
+    CO_PTHREAD(pthread_mutex_lock(&b->lock));
+    while (b->action == CO_ACT_NONE) {
+        CO_PTHREAD(pthread_cond_wait(&b->cond, &b->lock));
+    }
+    act = b->action;
+    errno_value = b->errno_value;
+    b->action = CO_ACT_NONE;
+    CO_PTHREAD(pthread_mutex_unlock(&b->lock));
+
+    if (act == CO_ACT_STOP) {
+        longjmp(thread_exit, 1);
+    }
+    errno = errno_value;
+    return act;
+}
+
+enum co_action co_switch(Coroutine *from, Coroutine *to, enum co_action act)
+{
+    baton_post(to, act, errno);
+    return baton_wait(from);
+}
+
+/* Registry and pool; callers hold g.lock. */
+
+static void registry_add(Coroutine *co)
+{
+    co->prev = NULL;
+    co->next = g.registry;
+    if (g.registry != NULL) {
+        g.registry->prev = co;
+    }
+    g.registry = co;
+}
+
+static void registry_remove(Coroutine *co)
+{
+    if (co->prev != NULL) {
+        co->prev->next = co->next;
+    } else {
+        g.registry = co->next;
+    }
+    if (co->next != NULL) {
+        co->next->prev = co->prev;
+    }
+}
+
+/* Tells a parked coroutine thread to leave, waits for it, frees it. */
+static void stop_and_free(Coroutine *co)
+{
+    baton_post(co, CO_ACT_STOP, 0);
+    CO_PTHREAD(pthread_join(co->thread, NULL));
+    co_baton_destroy(&co->baton);
+    free(co);
+}
+
+/* Drops idle threads above the cap or with a stack size no longer wanted. */
+static void pool_trim_locked(void)
+{
+    Coroutine **link = &g.idle;
+    unsigned kept = 0;
+
+    while (*link != NULL) {
+        Coroutine *co = *link;
+        if (kept < g.pool_size && co->stack_size == g.stack_size) {
+            kept++;
+            link = &co->next_idle;
+            continue;
+        }
+        *link = co->next_idle;
+        registry_remove(co);
+        stop_and_free(co);
+    }
+    g.idle_count = kept;
+}
+
+static void on_exit_stop_threads(void);
+static void on_fork_prepare(void);
+static void on_fork_parent(void);
+static void on_fork_child(void);
+static void leader_destroy(void *leader);
+
+static unsigned default_pool_size(void)
+{
+#ifdef HAVE_VALGRIND_VALGRIND_H
+    /* A fresh thread per coroutine makes each report name its creator. */
+    if (RUNNING_ON_VALGRIND) {
+        return co_env_pool_size(0);
+    }
+#endif
+    return co_env_pool_size(CO_POOL_SIZE_DEFAULT);
+}
+
+static void init_locked(void)
+{
+    static const int synchronous[] = {
+        SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
+    };
+
+    if (g.initialized) {
+        return;
+    }
+    g.stack_size = co_env_stack_size();
+    g.pool_size = default_pool_size();
+    sigfillset(&g.thread_sigmask);
+    for (size_t i = 0; i < sizeof(synchronous) / sizeof(synchronous[0]); i++) {
+        sigdelset(&g.thread_sigmask, synchronous[i]);
+    }
+    CO_PTHREAD(pthread_key_create(&g.leader_key, leader_destroy));
+    CO_PTHREAD(pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child));
+    if (atexit(on_exit_stop_threads) != 0) {
+        co_die("coroutine backend", "cannot register the exit handler (atexit)");
+    }
+    g.initialized = true;
+}
+
+static void lock_initialized(void)
+{
+    CO_PTHREAD(pthread_mutex_lock(&g.lock));
+    init_locked();
+}
+
+static void unlock(void)
+{
+    CO_PTHREAD(pthread_mutex_unlock(&g.lock));
+}
+
+/* Leaders */
+
+void co_leader_register(Coroutine *leader)
+{
+    lock_initialized();
+    unlock();
+    CO_PTHREAD(pthread_setspecific(g.leader_key, leader));
+}
+
+static void leader_destroy(void *p)
+{
+    Coroutine *leader = p;
+
+    /* The coroutine that handed control back may still be unlocking. */
+    CO_PTHREAD(pthread_mutex_lock(&leader->baton.lock));
+    CO_PTHREAD(pthread_mutex_unlock(&leader->baton.lock));
+    co_baton_destroy(&leader->baton);
+    free(leader);
+    co_current = NULL;
+}
+
+/* Coroutine threads */
+
+static void thread_set_name(void)
+{
+#ifdef HAVE_PTHREAD_SETNAME_NP
+    (void)pthread_setname_np(pthread_self(), CO_THREAD_NAME);
+#endif
+}
+
+static void *thread_main(void *arg)
+{
+    Coroutine *co = arg;
+    enum co_action act;
+    bool reused = false;
+
+    co_current = co;
+    thread_set_name();
+    if (setjmp(thread_exit) != 0) {
+        return NULL;
+    }
+    act = baton_wait(co);
+    for (;;) {
+        assert(act == CO_ACT_ENTER);
+        if (reused) {
+            /* Start like a fresh thread, whatever the last body changed. */
+            CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &g.thread_sigmask, NULL));
+            thread_set_name();
+        }
+        act = co_run_entry(co);
+        reused = true;
+    }
+}
+
+static int thread_start(Coroutine *co, const sigset_t *mask)
+{
+    pthread_attr_t attr;
+    sigset_t saved;
+    int err;
+
+    CO_PTHREAD(pthread_attr_init(&attr));
+    err = pthread_attr_setstacksize(&attr, co->stack_size);
+    if (err == 0) {
+        /* The new thread inherits the mask: no signal can land on it before
+         * it has blocked them itself. */
+        CO_PTHREAD(pthread_sigmask(SIG_SETMASK, mask, &saved));
+        err = pthread_create(&co->thread, &attr, thread_main, co);
+        CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &saved, NULL));
+    }
+    CO_PTHREAD(pthread_attr_destroy(&attr));
+    return err;
+}
+
+static void prepare(Coroutine *co, CoroutineEntry *entry)
+{
+    co->entry = entry;
+    co->entry_arg = NULL;
+    co->caller = NULL;
+    atomic_store_explicit(&co->state, CO_CREATED, memory_order_relaxed);
+}
+
+Coroutine *co_thread_create(CoroutineEntry *entry, int *err)
+{
+    Coroutine *co;
+    size_t stack_size;
+    sigset_t mask;
+
+    lock_initialized();
+    co = g.idle;
+    if (co != NULL) {
+        g.idle = co->next_idle;
+        g.idle_count--;
+        g.live_count++;
+        prepare(co, entry);
+        unlock();
+        return co;
+    }
+    stack_size = g.stack_size;
+    mask = g.thread_sigmask;
+    unlock();
+
+    co = calloc(1, sizeof(*co));
+    if (co == NULL) {
+        *err = ENOMEM;
+        return NULL;
+    }
+    prepare(co, entry);
+    co->stack_size = stack_size;
+    co->fork_generation = co_fork_generation;
+    co_baton_init(&co->baton);
+    *err = thread_start(co, &mask);
+    if (*err != 0) {
+        co_baton_destroy(&co->baton);
+        free(co);
+        return NULL;
+    }
+
+    lock_initialized();
+    registry_add(co);
+    g.live_count++;
+    unlock();
+    return co;
+}
+
+void co_thread_release(Coroutine *co)
+{
+    bool keep;
+
+    lock_initialized();
+    g.live_count--;
+    keep = !g.exiting && g.idle_count < g.pool_size &&
+           co->stack_size == g.stack_size;
+    if (keep) {
+        atomic_store_explicit(&co->state, CO_IDLE, memory_order_relaxed);
+        co->next_idle = g.idle;
+        g.idle = co;
+        g.idle_count++;
+    } else {
+        registry_remove(co);
+    }
+    unlock();
+    if (!keep) {
+        stop_and_free(co);
+    }
+}
+
+size_t co_live_count(void)
+{
+    size_t n;
+
+    lock_initialized();
+    n = g.live_count;
+    unlock();
+    return n;
+}
+
+/*
+ * Process exit. Suspended and never-entered coroutines are abandoned as
+ * stack switching would abandon them, but their threads are unwound (a jump
+ * back to thread_main) and joined, so that no tool reports a leak. When exit()
+ * is called inside a coroutine, the coroutines waiting on it in its chain of
+ * enters are parked too and get the same treatment. Coroutines running in
+ * other threads' chains cannot be stopped safely and are left alone.
+ */
+static bool claim_for_exit(Coroutine *co, const Coroutine *self)
+{
+    int state = atomic_load_explicit(&co->state, memory_order_acquire);
+
+    if (co == self || co->fork_generation != co_fork_generation) {
+        return false;
+    }
+    switch (state) {
+    case CO_CREATED:
+    case CO_SUSPENDED:
+        return atomic_compare_exchange_strong(&co->state, &state, CO_STOPPED);
+    case CO_IDLE:
+        return true;
+    case CO_RUNNING:
+        return co_in_chain(self, co);
+    default:
+        return false;
+    }
+}
+
+static void on_exit_stop_threads(void)
+{
+    Coroutine *self = co_current;
+    Coroutine *co, *next;
+
+    lock_initialized();
+    g.exiting = true;
+    g.idle = NULL;
+    g.idle_count = 0;
+    for (co = g.registry; co != NULL; co = next) {
+        next = co->next;
+        if (claim_for_exit(co, self)) {
+            registry_remove(co);
+            stop_and_free(co);
+        }
+    }
+    unlock();
+
+    if (self != NULL && self->is_leader) {
+        CO_PTHREAD(pthread_setspecific(g.leader_key, NULL));
+        leader_destroy(self);
+    }
+}
+
+/*
+ * fork(): only the forking thread exists in the child. Every coroutine
+ * object from before the fork is kept (still reachable, never freed) but
+ * marked as belonging to an older generation, so entering one fails with a
+ * message. The pool is emptied. If the fork happened inside a coroutine, the
+ * child's only thread is that coroutine's, and it has nobody to switch to.
+ */
+static void on_fork_prepare(void)
+{
+    CO_PTHREAD(pthread_mutex_lock(&g.lock));
+}
+
+static void on_fork_parent(void)
+{
+    unlock();
+}
+
+static void on_fork_child(void)
+{
+    co_fork_generation++;
+    if (co_current != NULL && !co_current->is_leader) {
+        co_forked_in_coroutine = true;
+    }
+    g.idle = NULL;
+    g.idle_count = 0;
+    g.live_count = 0;
+    unlock();
+}
+
+/* Tunables */
+
+int cothread_set_stack_size(size_t bytes)
+{
+    if (bytes < co_stack_size_min() || bytes > CO_STACK_SIZE_MAX) {
+        return EINVAL;
+    }
+    lock_initialized();
+    g.stack_size = co_round_to_page(bytes);
+    pool_trim_locked();
+    unlock();
+    return 0;
+}
+
+size_t cothread_get_stack_size(void)
+{
+    size_t bytes;
+
+    lock_initialized();
+    bytes = g.stack_size;
+    unlock();
+    return bytes;
+}
+
+size_t cothread_stack_size_min(void)
+{
+    return co_stack_size_min();
+}
+
+int cothread_set_pool_size(unsigned n)
+{
+    if (n > CO_POOL_SIZE_MAX) {
+        return EINVAL;
+    }
+    lock_initialized();
+    g.pool_size = n;
+    pool_trim_locked();
+    unlock();
+    return 0;
+}
+
+unsigned cothread_get_pool_size(void)
+{
+    unsigned n;
+
+    lock_initialized();
+    n = g.pool_size;
+    unlock();
+    return n;
+}

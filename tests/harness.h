@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Shared test helpers. cmocka keeps its state per thread, so coroutine
+ * bodies in the tests only record what they see (in plain variables);
+ * the assertions run after qemu_coroutine_enter() returns.
+ */
+#ifndef COTHREAD_TEST_HARNESS_H
+#define COTHREAD_TEST_HARNESS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <cmocka.h>
+
+#include "qemu-coroutine.h"
+
+/* What a forked child did. */
+struct child_result {
+    bool timed_out;
+    int status;         /* as from waitpid() */
+    char output[8192];  /* its stderr, NUL-terminated, possibly cut */
+};
+
+/*
+ * Runs fn(arg) in a forked child with core dumps off and stderr captured.
+ * The child exits with fn's return value. A child still running after the
+ * timeout is killed and reported as timed out.
+ */
+void run_in_child(int (*fn)(void *), void *arg, struct child_result *result);
+
+/* Asserts the child aborted (SIGABRT) and its stderr contains each of the
+ * NULL-terminated strings. */
+void assert_child_aborts(int (*fn)(void *), void *arg, ...);
+
+/* Asserts the child exited with status 0, and prints its stderr if not. */
+void assert_child_succeeds(int (*fn)(void *), void *arg);
+
+/* True under valgrind (then switches are ~100 times slower). */
+bool under_valgrind(void);
+
+#endif

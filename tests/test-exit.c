@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Process exit with coroutines suspended, never entered, or waiting in a
+ * chain: exit must not hang, must not run the rest of any coroutine, and
+ * (under memcheck) must leave nothing lost. Each case is a child that
+ * calls exit().
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+
+static void must_not_run(void *arg)
+{
+    fprintf(stderr, "MUST NOT RUN: %s\n", (const char *)arg);
+}
+
+static void coroutine_fn suspend_forever(void *opaque)
+{
+    pthread_cleanup_push(must_not_run, (void *)"cleanup handler");
+    qemu_coroutine_yield();
+    fprintf(stderr, "MUST NOT RUN: rest of body\n");
+    pthread_cleanup_pop(0);
+}
+
+static void coroutine_fn yield_once(void *opaque)
+{
+    qemu_coroutine_yield();
+}
+
+static void coroutine_fn suspend_with_child(void *opaque)
+{
+    Coroutine *child = qemu_coroutine_create(suspend_forever);
+    qemu_coroutine_enter(child, NULL);
+    qemu_coroutine_yield();
+    fprintf(stderr, "MUST NOT RUN: parent body\n");
+}
+
+static void leave_coroutines_behind(void)
+{
+    for (int i = 0; i < 10; i++) {
+        qemu_coroutine_enter(qemu_coroutine_create(suspend_forever), NULL);
+    }
+    for (int i = 0; i < 5; i++) {
+        (void)qemu_coroutine_create(suspend_forever);   /* never entered */
+    }
+    qemu_coroutine_enter(qemu_coroutine_create(suspend_with_child), NULL);
+    /* Idle pool threads too. */
+    for (int i = 0; i < 3; i++) {
+        Coroutine *co = qemu_coroutine_create(yield_once);
+        qemu_coroutine_enter(co, NULL);
+        qemu_coroutine_enter(co, NULL);
+    }
+}
+
+static int child_exit_with_suspended(void *arg)
+{
+    if (arg != NULL) {
+        cothread_set_pool_size(8);
+    }
+    leave_coroutines_behind();
+    exit(0);
+}
+
+static void assert_clean_exit(int (*fn)(void *), void *arg)
+{
+    struct child_result r;
+
+    run_in_child(fn, arg, &r);
+    if (r.timed_out || !WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0 ||
+        strstr(r.output, "MUST NOT RUN") != NULL) {
+        print_error("unclean exit (timed out: %d, status 0x%x); stderr:\n%s\n",
+                    r.timed_out, (unsigned)r.status, r.output);
+        fail();
+    }
+}
+
+static void test_exit_with_suspended_coroutines(void **state)
+{
+    assert_clean_exit(child_exit_with_suspended, NULL);
+}
+
+static void test_exit_with_suspended_coroutines_and_pool(void **state)
+{
+    assert_clean_exit(child_exit_with_suspended, (void *)1);
+}
+
+static void coroutine_fn exit_here(void *opaque)
+{
+    exit(0);
+}
+
+static void coroutine_fn enter_one_that_exits(void *opaque)
+{
+    qemu_coroutine_enter(qemu_coroutine_create(exit_here), NULL);
+    fprintf(stderr, "MUST NOT RUN: after exit\n");
+}
+
+static int child_exit_inside_coroutine(void *arg)
+{
+    leave_coroutines_behind();
+    qemu_coroutine_enter(qemu_coroutine_create(enter_one_that_exits), NULL);
+    return 1;
+}
+
+static void test_exit_inside_nested_coroutine(void **state)
+{
+    assert_clean_exit(child_exit_inside_coroutine, NULL);
+}
+
+static void *thread_with_leader(void *arg)
+{
+    qemu_coroutine_enter(qemu_coroutine_create(suspend_forever), NULL);
+    return NULL;
+}
+
+static int child_exit_after_threads(void *arg)
+{
+    pthread_t threads[3];
+
+    for (int i = 0; i < 3; i++) {
+        pthread_create(&threads[i], NULL, thread_with_leader, NULL);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    exit(0);
+}
+
+static void test_exit_after_threads_left_coroutines(void **state)
+{
+    assert_clean_exit(child_exit_after_threads, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exit_with_suspended_coroutines),
+        cmocka_unit_test(test_exit_with_suspended_coroutines_and_pool),
+        cmocka_unit_test(test_exit_inside_nested_coroutine),
+        cmocka_unit_test(test_exit_after_threads_left_coroutines),
+    };
+    return cmocka_run_group_tests_name("exit", tests, NULL, NULL);
+}

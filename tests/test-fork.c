@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fork(): a child forked by an application thread can use coroutines (the
+ * parent's, whose threads do not exist there, fail loudly); a child forked
+ * inside a coroutine stops with a message at its next switch.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static void coroutine_fn yield_once(void *opaque)
+{
+    int *steps = opaque;
+    (*steps)++;
+    qemu_coroutine_yield();
+    (*steps)++;
+}
+
+static Coroutine *suspended_in_parent;
+static int parent_steps;
+
+/* Leaves the parent with a suspended coroutine and idle pool threads. */
+static void use_coroutines_in_parent(void)
+{
+    int steps = 0;
+
+    for (int i = 0; i < 4; i++) {
+        Coroutine *co = qemu_coroutine_create(yield_once);
+        qemu_coroutine_enter(co, &steps);
+        qemu_coroutine_enter(co, NULL);
+    }
+    if (suspended_in_parent == NULL) {
+        suspended_in_parent = qemu_coroutine_create(yield_once);
+        qemu_coroutine_enter(suspended_in_parent, &parent_steps);
+    }
+}
+
+static int child_uses_coroutines(void *arg)
+{
+    int steps = 0;
+    Coroutine *co = qemu_coroutine_create(yield_once);
+
+    qemu_coroutine_enter(co, &steps);
+    if (steps != 1 || !qemu_coroutine_self()) {
+        return 1;
+    }
+    qemu_coroutine_enter(co, NULL);
+    if (steps != 2) {
+        return 2;
+    }
+    /* Leave one suspended: exit() must not wait for the parent's threads. */
+    qemu_coroutine_enter(qemu_coroutine_create(yield_once), &steps);
+    exit(0);
+}
+
+static void test_child_of_application_thread_runs_coroutines(void **state)
+{
+    use_coroutines_in_parent();
+    assert_child_succeeds(child_uses_coroutines, NULL);
+}
+
+static int child_enters_parents_coroutine(void *arg)
+{
+    qemu_coroutine_enter(suspended_in_parent, NULL);
+    return 0;
+}
+
+static void test_parents_coroutine_fails_in_child(void **state)
+{
+    use_coroutines_in_parent();
+    assert_child_aborts(child_enters_parents_coroutine, NULL,
+                        "qemu_coroutine_enter", "coroutine", "before fork()", NULL);
+}
+
+/* Waits for pid at most seconds; kills it on timeout. */
+static int wait_bounded(pid_t pid, int *status, int seconds)
+{
+    for (int i = 0; i < seconds * 100; i++) {
+        pid_t got = waitpid(pid, status, WNOHANG);
+        if (got == pid) {
+            return 0;
+        }
+        if (got < 0 && errno != EINTR) {
+            return -1;
+        }
+        struct timespec tick = { 0, 10000000 };
+        nanosleep(&tick, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, status, 0);
+    return -1;
+}
+
+enum after_fork { YIELD_IN_CHILD, RETURN_IN_CHILD };
+
+struct forking {
+    enum after_fork what;
+    pid_t pid;
+};
+
+static void coroutine_fn fork_inside(void *opaque)
+{
+    struct forking *f = opaque;
+
+    fflush(NULL);
+    f->pid = fork();
+    if (f->pid == 0 && f->what == YIELD_IN_CHILD) {
+        qemu_coroutine_yield();   /* must abort: the caller is not here */
+        _exit(3);
+    }
+    /* RETURN_IN_CHILD: the child returns from the body, which must abort. */
+}
+
+static int fork_in_coroutine_then(void *arg)
+{
+    struct forking f = { .what = (enum after_fork)(intptr_t)arg };
+    int status;
+
+    qemu_coroutine_enter(qemu_coroutine_create(fork_inside), &f);
+    if (f.pid < 0 || wait_bounded(f.pid, &status, under_valgrind() ? 120 : 20) != 0) {
+        return 10;
+    }
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT ? 0 : 11;
+}
+
+static void test_yield_in_child_forked_in_coroutine(void **state)
+{
+    struct child_result r;
+
+    run_in_child(fork_in_coroutine_then, (void *)(intptr_t)YIELD_IN_CHILD, &r);
+    assert_false(r.timed_out);
+    assert_true(WIFEXITED(r.status));
+    assert_int_equal(WEXITSTATUS(r.status), 0);
+    assert_non_null(strstr(r.output, "qemu_coroutine_yield"));
+    assert_non_null(strstr(r.output, "forked inside a coroutine"));
+}
+
+static void test_return_in_child_forked_in_coroutine(void **state)
+{
+    struct child_result r;
+
+    run_in_child(fork_in_coroutine_then, (void *)(intptr_t)RETURN_IN_CHILD, &r);
+    assert_false(r.timed_out);
+    assert_true(WIFEXITED(r.status));
+    assert_int_equal(WEXITSTATUS(r.status), 0);
+    assert_non_null(strstr(r.output, "forked inside a coroutine"));
+}
+
+static int finish_parent_coroutine(void)
+{
+    qemu_coroutine_enter(suspended_in_parent, NULL);
+    return parent_steps;
+}
+
+static void test_parent_unaffected(void **state)
+{
+    use_coroutines_in_parent();
+    assert_int_equal(finish_parent_coroutine(), 2);
+    suspended_in_parent = NULL;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_child_of_application_thread_runs_coroutines),
+        cmocka_unit_test(test_parents_coroutine_fails_in_child),
+        cmocka_unit_test(test_yield_in_child_forked_in_coroutine),
+        cmocka_unit_test(test_return_in_child_forked_in_coroutine),
+        cmocka_unit_test(test_parent_unaffected),
+    };
+    return cmocka_run_group_tests_name("fork", tests, NULL, NULL);
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Misuse the library can detect stops the program at once with one line
+ * naming the call and the problem. Each case runs in a forked child with a
+ * timeout, so a hang fails the test instead of blocking it.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define END NULL
+
+static void coroutine_fn enter_self(void *opaque)
+{
+    qemu_coroutine_enter(qemu_coroutine_self(), NULL);
+}
+
+static int child_enter_self(void *arg)
+{
+    qemu_coroutine_enter(qemu_coroutine_create(enter_self), NULL);
+    return 0;
+}
+
+static void test_enter_self(void **state)
+{
+    assert_child_aborts(child_enter_self, NULL, "cothread: qemu_coroutine_enter:",
+                        "coroutine re-entered while it is running", END);
+}
+
+static void coroutine_fn enter_caller(void *opaque)
+{
+    qemu_coroutine_enter((Coroutine *)opaque, NULL);
+}
+
+static void coroutine_fn enter_child_that_enters_us(void *opaque)
+{
+    qemu_coroutine_enter(qemu_coroutine_create(enter_caller), qemu_coroutine_self());
+}
+
+static int child_enter_caller(void *arg)
+{
+    qemu_coroutine_enter(qemu_coroutine_create(enter_child_that_enters_us), NULL);
+    return 0;
+}
+
+static void test_enter_caller(void **state)
+{
+    assert_child_aborts(child_enter_caller, NULL, "qemu_coroutine_enter",
+                        "coroutine re-entered while it is running", END);
+}
+
+static int child_enter_leader(void *arg)
+{
+    qemu_coroutine_enter(qemu_coroutine_self(), NULL);
+    return 0;
+}
+
+static void test_enter_leader(void **state)
+{
+    assert_child_aborts(child_enter_leader, NULL, "qemu_coroutine_enter",
+                        "cannot enter a thread's leader", END);
+}
+
+static int child_enter_leader_from_coroutine(void *arg)
+{
+    qemu_coroutine_enter(qemu_coroutine_create(enter_caller), qemu_coroutine_self());
+    return 0;
+}
+
+static void test_enter_leader_from_coroutine(void **state)
+{
+    assert_child_aborts(child_enter_leader_from_coroutine, NULL,
+                        "qemu_coroutine_enter", "cannot enter a thread's leader", END);
+}
+
+static int child_yield_outside(void *arg)
+{
+    qemu_coroutine_yield();
+    return 0;
+}
+
+static void test_yield_outside_coroutine(void **state)
+{
+    assert_child_aborts(child_yield_outside, NULL, "qemu_coroutine_yield",
+                        "called outside a coroutine", END);
+}
+
+/* Two threads entering one suspended coroutine: the second is caught. */
+static pthread_mutex_t race_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t race_cond = PTHREAD_COND_INITIALIZER;
+static bool running_in_other_thread;
+
+static void coroutine_fn wait_while_entered(void *opaque)
+{
+    qemu_coroutine_yield();
+    /* Now entered from the second thread: tell the main thread, then wait
+     * (it will abort the process). */
+    pthread_mutex_lock(&race_lock);
+    running_in_other_thread = true;
+    pthread_cond_broadcast(&race_cond);
+    pthread_mutex_unlock(&race_lock);
+    for (;;) {
+        pause();
+    }
+}
+
+static void *enter_from_thread(void *arg)
+{
+    qemu_coroutine_enter(arg, NULL);
+    return NULL;
+}
+
+static int child_concurrent_enter(void *arg)
+{
+    Coroutine *co = qemu_coroutine_create(wait_while_entered);
+    pthread_t thread;
+
+    qemu_coroutine_enter(co, NULL);
+    pthread_create(&thread, NULL, enter_from_thread, co);
+    pthread_mutex_lock(&race_lock);
+    while (!running_in_other_thread) {
+        pthread_cond_wait(&race_cond, &race_lock);
+    }
+    pthread_mutex_unlock(&race_lock);
+    qemu_coroutine_enter(co, NULL);
+    return 0;
+}
+
+static void test_concurrent_enter(void **state)
+{
+    assert_child_aborts(child_concurrent_enter, NULL, "qemu_coroutine_enter",
+                        "coroutine is already running: another thread entered it",
+                        END);
+}
+
+static int child_create_null(void *arg)
+{
+    qemu_coroutine_create(NULL);
+    return 0;
+}
+
+static void test_create_null_entry(void **state)
+{
+    assert_child_aborts(child_create_null, NULL, "qemu_coroutine_create",
+                        "NULL entry function for a coroutine", END);
+}
+
+static int child_enter_null(void *arg)
+{
+    qemu_coroutine_enter(NULL, NULL);
+    return 0;
+}
+
+static void test_enter_null(void **state)
+{
+    assert_child_aborts(child_enter_null, NULL, "qemu_coroutine_enter",
+                        "NULL coroutine", END);
+}
+
+static void coroutine_fn finish_at_once(void *opaque)
+{
+}
+
+static int child_enter_finished(void *arg)
+{
+    Coroutine *co;
+
+    /* With the pool on, the finished object is kept and can be checked. */
+    cothread_set_pool_size(4);
+    co = qemu_coroutine_create(finish_at_once);
+    qemu_coroutine_enter(co, NULL);
+    qemu_coroutine_enter(co, NULL);
+    return 0;
+}
+
+static void test_enter_finished(void **state)
+{
+    assert_child_aborts(child_enter_finished, NULL, "qemu_coroutine_enter",
+                        "coroutine has already finished", END);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_enter_self),
+        cmocka_unit_test(test_enter_caller),
+        cmocka_unit_test(test_enter_leader),
+        cmocka_unit_test(test_enter_leader_from_coroutine),
+        cmocka_unit_test(test_yield_outside_coroutine),
+        cmocka_unit_test(test_concurrent_enter),
+        cmocka_unit_test(test_create_null_entry),
+        cmocka_unit_test(test_enter_null),
+        cmocka_unit_test(test_enter_finished),
+    };
+    return cmocka_run_group_tests_name("misuse", tests, NULL, NULL);
+}
