@@ -56,6 +56,12 @@ void co_baton_init(struct co_baton *b)
 
 void co_baton_destroy(struct co_baton *b)
 {
+    /* Taking the lock once more waits out a thread that is still inside the
+     * unlock that handed us control, and gives helgrind an ordering edge to
+     * the last unlock by a thread that is still alive (without it, helgrind
+     * reports the destroy as racing with that unlock). */
+    CO_PTHREAD(pthread_mutex_lock(&b->lock));
+    CO_PTHREAD(pthread_mutex_unlock(&b->lock));
     CO_PTHREAD(pthread_cond_destroy(&b->cond));
     CO_PTHREAD(pthread_mutex_destroy(&b->lock));
 }
@@ -172,17 +178,14 @@ static unsigned default_pool_size(void)
     return co_env_pool_size(CO_POOL_SIZE_DEFAULT);
 }
 
-static void init_locked(void)
+static void init_locked(size_t stack_size, unsigned pool_size)
 {
     static const int synchronous[] = {
         SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
     };
 
-    if (g.initialized) {
-        return;
-    }
-    g.stack_size = co_env_stack_size();
-    g.pool_size = default_pool_size();
+    g.stack_size = stack_size;
+    g.pool_size = pool_size;
     sigfillset(&g.thread_sigmask);
     for (size_t i = 0; i < sizeof(synchronous) / sizeof(synchronous[0]); i++) {
         sigdelset(&g.thread_sigmask, synchronous[i]);
@@ -198,7 +201,17 @@ static void init_locked(void)
 static void lock_initialized(void)
 {
     CO_PTHREAD(pthread_mutex_lock(&g.lock));
-    init_locked();
+    if (!g.initialized) {
+        /* Parse outside the lock: a bad value stops the program, and it
+         * should not stop holding a lock. */
+        CO_PTHREAD(pthread_mutex_unlock(&g.lock));
+        size_t stack_size = co_env_stack_size();
+        unsigned pool_size = default_pool_size();
+        CO_PTHREAD(pthread_mutex_lock(&g.lock));
+        if (!g.initialized) {
+            init_locked(stack_size, pool_size);
+        }
+    }
 }
 
 static void unlock(void)
@@ -219,9 +232,6 @@ static void leader_destroy(void *p)
 {
     Coroutine *leader = p;
 
-    /* The coroutine that handed control back may still be unlocking. */
-    CO_PTHREAD(pthread_mutex_lock(&leader->baton.lock));
-    CO_PTHREAD(pthread_mutex_unlock(&leader->baton.lock));
     co_baton_destroy(&leader->baton);
     free(leader);
     co_current = NULL;
