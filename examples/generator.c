@@ -20,14 +20,13 @@ static void coroutine_fn fibonacci(void *opaque)
 {
     struct generator *gen = opaque;
     uint64_t a = 0, b = 1;
+    bool more = true;
 
-    for (;;) {
+    while (more) {
         gen->value = a;
         qemu_coroutine_yield();
-        if (b > UINT64_MAX - a) {
-            break;
-        }
-        uint64_t next = a + b;
+        more = b >= a;          /* b wrapped around: the last sum overflowed */
+        uint64_t next = a + b;  /* unsigned, so an overflow wraps harmlessly */
         a = b;
         b = next;
     }
@@ -54,7 +53,7 @@ int main(void)
     }
     printf("\n");
 
-    /* Drain the rest: the generator finishes when the next sum would overflow. */
+    /* Drain the rest: the generator stops after the last value that fits. */
     while (generator_next(&gen, &value)) {
         count++;
     }

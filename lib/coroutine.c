@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,7 +172,11 @@ void coroutine_fn qemu_coroutine_yield(void)
     to = self->caller;
     self->caller = NULL;
     atomic_store_explicit(&self->state, CO_SUSPENDED, memory_order_release);
-    co_switch(self, to, CO_ACT_YIELD);
+    enum co_action act = co_switch(self, to, CO_ACT_YIELD);
+    /* Not a tail call, so debuggers show qemu_coroutine_yield in the
+     * backtrace of every suspended coroutine. */
+    assert(act == CO_ACT_ENTER);
+    (void)act;
 }
 
 enum co_action co_run_entry(Coroutine *co)

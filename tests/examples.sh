@@ -1,0 +1,20 @@
+#!/bin/sh
+# Runs each example and compares what it prints with examples/NAME.expected.
+set -u
+srcdir=${srcdir:-.}
+status=0
+for name in generator pipeline parser; do
+    expected="$srcdir/examples/$name.expected"
+    if ! actual=$(./examples/$name); then
+        echo "FAIL: examples/$name exited with an error"
+        status=1
+    elif [ "$actual" != "$(cat "$expected")" ]; then
+        echo "FAIL: examples/$name printed something else than $expected:"
+        printf '%s\n' "$actual" | diff -u "$expected" - || true
+        status=1
+    else
+        printf '%s\n' "$actual"
+        echo "ok: examples/$name"
+    fi
+done
+exit $status
