@@ -21,6 +21,15 @@
 #ifdef HAVE_VALGRIND_VALGRIND_H
 #include <valgrind/valgrind.h>
 #endif
+#if defined(__linux__) && defined(HAVE_SYS_PRCTL_H)
+#include <sys/prctl.h>
+#define HAVE_FUTEX_HASH_PRCTL 1
+#ifndef PR_FUTEX_HASH
+#define PR_FUTEX_HASH 78
+#define PR_FUTEX_HASH_SET_SLOTS 1
+#define PR_FUTEX_HASH_GET_SLOTS 2
+#endif
+#endif
 
 #include "coroutine-int.h"
 
@@ -42,7 +51,8 @@ static struct {
     unsigned pool_size;
     sigset_t thread_sigmask;
     pthread_key_t leader_key;
-} g = { .lock = PTHREAD_MUTEX_INITIALIZER };
+    unsigned long futex_slots;  /* private futex hash size, 0: leave it */
+} g = { .lock = PTHREAD_MUTEX_INITIALIZER, .futex_slots = 1 };
 
 /* Where a coroutine thread goes when it is told to stop. */
 static _Thread_local jmp_buf thread_exit;
@@ -297,6 +307,41 @@ static void prepare(Coroutine *co, CoroutineEntry *entry)
     atomic_store_explicit(&co->state, CO_CREATED, memory_order_relaxed);
 }
 
+/*
+ * Linux 6.16 gave each process a private futex hash table sized for a few
+ * waiters per CPU. Every parked coroutine waits on a futex of its own, so
+ * with thousands of them parked each wake-up walks a long hash chain and a
+ * switch gets slower with every suspended coroutine. Keep the table at least
+ * as large as the number of coroutine threads. It is only ever grown, and
+ * left alone when the process uses the global table (which the application
+ * may have chosen) or the kernel refuses the call (older kernels).
+ * Returns the table size now known, or 0 to stop trying.
+ */
+static unsigned long futex_hash_fit(size_t threads)
+{
+#ifdef HAVE_FUTEX_HASH_PRCTL
+    unsigned long want = 16;
+    int now = prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_GET_SLOTS, 0, 0, 0);
+
+    while (want < 2 * threads) {
+        want *= 2;
+    }
+    if (now <= 0) {
+        return 0;
+    }
+    if ((unsigned long)now >= threads) {
+        return (unsigned long)now;
+    }
+    if (prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, want, 0, 0) != 0) {
+        return 0;
+    }
+    return want;
+#else
+    (void)threads;
+    return 0;
+#endif
+}
+
 Coroutine *co_thread_create(CoroutineEntry *entry, int *err)
 {
     Coroutine *co;
@@ -336,7 +381,16 @@ Coroutine *co_thread_create(CoroutineEntry *entry, int *err)
     lock_initialized();
     registry_add(co);
     g.live_count++;
+    size_t threads = g.live_count + g.idle_count;
+    bool refit = g.futex_slots != 0 && threads > g.futex_slots;
     unlock();
+
+    if (refit) {
+        unsigned long slots = futex_hash_fit(threads);
+        lock_initialized();
+        g.futex_slots = slots;
+        unlock();
+    }
     return co;
 }
 
