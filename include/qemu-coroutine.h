@@ -35,8 +35,9 @@
  * Misuse that cothread can detect (entering a running coroutine, entering a
  * leader, yielding outside a coroutine, two threads entering the same
  * coroutine at once, switching in a child forked inside a coroutine, NULL
- * arguments) prints one line naming the call and the problem on stderr and
- * calls abort(). Using a handle after its coroutine finished is undefined.
+ * arguments, pthread_exit() or cancellation inside a coroutine) prints one
+ * line naming the call and the problem on stderr and calls abort(). Using a
+ * handle after its coroutine finished is undefined.
  *
  * Process exit
  * ------------

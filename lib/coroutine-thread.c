@@ -50,7 +50,7 @@ static struct {
     size_t stack_size;
     unsigned pool_size;
     sigset_t thread_sigmask;
-    pthread_key_t leader_key;
+    pthread_key_t thread_key;   /* this thread's object, for its exit */
     unsigned long futex_slots;  /* private futex hash size, 0: leave it */
 } g = { .lock = PTHREAD_MUTEX_INITIALIZER, .futex_slots = 1 };
 
@@ -175,7 +175,7 @@ static void on_exit_stop_threads(void);
 static void on_fork_prepare(void);
 static void on_fork_parent(void);
 static void on_fork_child(void);
-static void leader_destroy(void *leader);
+static void on_thread_exit(void *object);
 
 static unsigned default_pool_size(void)
 {
@@ -200,7 +200,7 @@ static void init_locked(size_t stack_size, unsigned pool_size)
     for (size_t i = 0; i < sizeof(synchronous) / sizeof(synchronous[0]); i++) {
         sigdelset(&g.thread_sigmask, synchronous[i]);
     }
-    CO_PTHREAD(pthread_key_create(&g.leader_key, leader_destroy));
+    CO_PTHREAD(pthread_key_create(&g.thread_key, on_thread_exit));
     CO_PTHREAD(pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child));
     if (atexit(on_exit_stop_threads) != 0) {
         co_die("coroutine backend", "cannot register the exit handler (atexit)");
@@ -235,16 +235,29 @@ void co_leader_register(Coroutine *leader)
 {
     lock_initialized();
     unlock();
-    CO_PTHREAD(pthread_setspecific(g.leader_key, leader));
+    CO_PTHREAD(pthread_setspecific(g.thread_key, leader));
 }
 
-static void leader_destroy(void *p)
+static void leader_destroy(Coroutine *leader)
 {
-    Coroutine *leader = p;
-
     co_baton_destroy(&leader->baton);
     free(leader);
     co_current = NULL;
+}
+
+/* Runs when a thread that has an object exits: an application thread frees
+ * its leader; a coroutine thread leaving by any way but ours (pthread_exit()
+ * or cancellation in a coroutine body) would leave its caller waiting
+ * forever, so that stops the program. */
+static void on_thread_exit(void *object)
+{
+    Coroutine *co = object;
+
+    if (!co->is_leader) {
+        co_die("pthread_exit", "called inside a coroutine (or its thread was "
+                               "cancelled): the coroutine's caller would wait forever");
+    }
+    leader_destroy(co);
 }
 
 /* Coroutine threads */
@@ -263,8 +276,10 @@ static void *thread_main(void *arg)
     bool reused = false;
 
     co_current = co;
+    CO_PTHREAD(pthread_setspecific(g.thread_key, co));
     thread_set_name();
     if (setjmp(thread_exit) != 0) {
+        CO_PTHREAD(pthread_setspecific(g.thread_key, NULL));
         return NULL;
     }
     act = baton_wait(co);
@@ -473,7 +488,7 @@ static void on_exit_stop_threads(void)
     unlock();
 
     if (self != NULL && self->is_leader) {
-        CO_PTHREAD(pthread_setspecific(g.leader_key, NULL));
+        CO_PTHREAD(pthread_setspecific(g.thread_key, NULL));
         leader_destroy(self);
     }
 }
@@ -504,6 +519,7 @@ static void on_fork_child(void)
     g.idle = NULL;
     g.idle_count = 0;
     g.live_count = 0;
+    g.futex_slots = 1;
     unlock();
 }
 

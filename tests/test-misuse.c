@@ -183,6 +183,23 @@ static void test_enter_finished(void **state)
                         "coroutine has already finished", END);
 }
 
+static void coroutine_fn exit_thread(void *opaque)
+{
+    pthread_exit(NULL);
+}
+
+static int child_pthread_exit_in_coroutine(void *arg)
+{
+    qemu_coroutine_enter(qemu_coroutine_create(exit_thread), NULL);
+    return 0;
+}
+
+static void test_pthread_exit_in_coroutine(void **state)
+{
+    assert_child_aborts(child_pthread_exit_in_coroutine, NULL, "pthread_exit",
+                        "called inside a coroutine", END);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_create_null_entry),
         cmocka_unit_test(test_enter_null),
         cmocka_unit_test(test_enter_finished),
+        cmocka_unit_test(test_pthread_exit_in_coroutine),
     };
     return cmocka_run_group_tests_name("misuse", tests, NULL, NULL);
 }
