@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs each example and compares what it prints with examples/NAME.expected.
 set -u
 srcdir=${srcdir:-.}

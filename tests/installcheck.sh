@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # make installcheck (and so make distcheck): builds a program outside the
 # tree against the installed library through pkg-config, shared and static,
 # runs both, and checks that the shared library exports only the public API.
