@@ -344,22 +344,23 @@ static void prepare(Coroutine *co, CoroutineEntry *entry)
 static unsigned long futex_hash_fit(size_t threads)
 {
 #ifdef HAVE_FUTEX_HASH_PRCTL
+    /* Older kernels (and qemu-user) refuse the call with EINVAL: creating a
+     * coroutine must not change errno. */
+    int saved_errno = errno;
     unsigned long want = 16;
+    unsigned long slots = 0;
     int now = prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_GET_SLOTS, 0, 0, 0);
 
     while (want < 2 * threads) {
         want *= 2;
     }
-    if (now <= 0) {
-        return 0;
+    if (now > 0 && (unsigned long)now >= threads) {
+        slots = (unsigned long)now;
+    } else if (now > 0 && prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, want, 0, 0) == 0) {
+        slots = want;
     }
-    if ((unsigned long)now >= threads) {
-        return (unsigned long)now;
-    }
-    if (prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, want, 0, 0) != 0) {
-        return 0;
-    }
-    return want;
+    errno = saved_errno;
+    return slots;
 #else
     (void)threads;
     return 0;

@@ -6,7 +6,10 @@ srcdir=${srcdir:-.}
 status=0
 for name in generator pipeline parser; do
     expected="$srcdir/examples/$name.expected"
-    if ! actual=$(./examples/$name); then
+    # TEST_WRAPPER, if set, is a command that runs the program (a cross
+    # build's emulator: see tests/cross-check.sh); it is split on spaces.
+    # shellcheck disable=SC2086
+    if ! actual=$(${TEST_WRAPPER:-} ./examples/$name); then
         echo "FAIL: examples/$name exited with an error"
         status=1
     elif [ "$actual" != "$(cat "$expected")" ]; then

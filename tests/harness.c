@@ -28,6 +28,12 @@ bool under_valgrind(void)
     return getenv("VALGRIND") != NULL;
 }
 
+bool under_qemu_user(void)
+{
+    const char *v = getenv("COTHREAD_TEST_UNDER_QEMU");
+    return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+}
+
 static double now(void)
 {
     struct timespec ts;

@@ -40,4 +40,8 @@ void assert_child_succeeds(int (*fn)(void *), void *arg);
 /* True under valgrind (then switches are ~100 times slower). */
 bool under_valgrind(void);
 
+/* True when the tests run under qemu-user: tests/cross-check.sh sets
+ * COTHREAD_TEST_UNDER_QEMU=1 (a program cannot tell by itself). */
+bool under_qemu_user(void);
+
 #endif

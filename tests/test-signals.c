@@ -100,11 +100,28 @@ static void wait_handled(void)
     }
 }
 
+/*
+ * qemu-i386 (7.2) emulates one GDT for all threads: when a signal handler
+ * returns it reloads %gs from the TLS entry the last thread set up, so the
+ * thread then runs with another thread's thread-local storage.
+ */
+static void skip_if_qemu_i386(void)
+{
+#if defined(__i386__)
+    if (under_qemu_user()) {
+        print_message("skipped: under qemu-i386 a thread returns from a signal "
+                      "handler with another thread's TLS while threads are alive\n");
+        skip();
+    }
+#endif
+}
+
 static void test_process_signal_runs_on_application_thread(void **state)
 {
     struct sigaction sa, old;
     sigset_t usr1, saved;
 
+    skip_if_qemu_i386();
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -131,6 +148,7 @@ static void test_blocked_signal_stays_pending(void **state)
     struct sigaction sa, old;
     sigset_t usr2, saved, pending;
 
+    skip_if_qemu_i386();
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
