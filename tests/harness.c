@@ -41,48 +41,55 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void run_in_child(int (*fn)(void *), void *arg, struct child_result *result)
+pid_t child_start(int *read_fd)
 {
-    double deadline = now() + (under_valgrind() ? 180.0 : 30.0);
-    size_t used = 0;
     int fds[2];
     pid_t pid;
 
-    memset(result, 0, sizeof(*result));
-    assert_int_equal(pipe(fds), 0);
+    if (pipe(fds) != 0) {
+        return -1;
+    }
     fflush(NULL);
     pid = fork();
-    assert_true(pid >= 0);
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
     if (pid == 0) {
         struct rlimit no_core = { 0, 0 };
         setrlimit(RLIMIT_CORE, &no_core);
         close(fds[0]);
         dup2(fds[1], STDERR_FILENO);
         close(fds[1]);
-        int code = fn(arg);
-        fflush(NULL);
-        _exit(code);
+        return 0;
     }
     close(fds[1]);
+    *read_fd = fds[0];
+    return pid;
+}
 
+void child_finish(pid_t pid, int read_fd, struct child_result *result)
+{
+    double deadline = now() + (under_valgrind() ? 180.0 : 30.0);
+    size_t used = 0;
+
+    memset(result, 0, sizeof(*result));
     /* Read to the end before waiting, so a chatty child cannot block. */
     for (;;) {
         double left = deadline - now();
-        struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+        struct pollfd pfd = { .fd = read_fd, .events = POLLIN };
         if (left <= 0) {
             result->timed_out = true;
             kill(pid, SIGKILL);
             break;
         }
         int ready = poll(&pfd, 1, (int)(left * 1000) + 1);
-        if (ready < 0 && errno == EINTR) {
-            continue;
-        }
         if (ready <= 0) {
             continue;
         }
         char buf[1024];
-        ssize_t n = read(fds[0], buf, sizeof(buf));
+        ssize_t n = read(read_fd, buf, sizeof(buf));
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -95,9 +102,23 @@ void run_in_child(int (*fn)(void *), void *arg, struct child_result *result)
         used += take;
     }
     result->output[used] = '\0';
-    close(fds[0]);
+    close(read_fd);
     while (waitpid(pid, &result->status, 0) < 0 && errno == EINTR) {
     }
+}
+
+void run_in_child(int (*fn)(void *), void *arg, struct child_result *result)
+{
+    int fd;
+    pid_t pid = child_start(&fd);
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int code = fn(arg);
+        fflush(NULL);
+        _exit(code);
+    }
+    child_finish(pid, fd, result);
 }
 
 void assert_child_aborts(int (*fn)(void *), void *arg, ...)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <cmocka.h>
 
 #include "qemu-coroutine.h"
@@ -22,6 +23,17 @@ struct child_result {
     int status;         /* as from waitpid() */
     char output[8192];  /* its stderr, NUL-terminated, possibly cut */
 };
+
+/*
+ * The two halves of run_in_child(), for a child that must do more than call
+ * a function (and they use no cmocka calls, so a coroutine body may use
+ * them). child_start() forks with core dumps off and the child's stderr
+ * going to a pipe: it returns 0 in the child, the child's pid in the parent
+ * (with the pipe's read end in *read_fd), -1 on failure. child_finish()
+ * collects the child's stderr and status, killing it after the timeout.
+ */
+pid_t child_start(int *read_fd);
+void child_finish(pid_t pid, int read_fd, struct child_result *result);
 
 /*
  * Runs fn(arg) in a forked child with core dumps off and stderr captured.

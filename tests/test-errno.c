@@ -63,11 +63,35 @@ static void test_errno_through_nesting(void **state)
     assert_int_equal(errno, ENOENT);
 }
 
+static void coroutine_fn finish_at_once(void *opaque)
+{
+}
+
+/* Creating (which may start a thread and tune the kernel) leaves errno be. */
+static void test_create_leaves_errno_alone(void **state)
+{
+    Coroutine *co[40];
+
+    for (int i = 0; i < 40; i++) {
+        errno = EILSEQ;
+        co[i] = i % 2 ? qemu_coroutine_create(finish_at_once)
+                      : cothread_try_create(finish_at_once);
+        assert_non_null(co[i]);
+        assert_int_equal(errno, EILSEQ);
+    }
+    for (int i = 0; i < 40; i++) {
+        errno = EILSEQ;
+        qemu_coroutine_enter(co[i], NULL);
+        assert_int_equal(errno, EILSEQ);   /* the body left it as it found it */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errno_travels_both_ways),
         cmocka_unit_test(test_errno_through_nesting),
+        cmocka_unit_test(test_create_leaves_errno_alone),
     };
     return cmocka_run_group_tests_name("errno", tests, NULL, NULL);
 }

@@ -107,84 +107,59 @@ static void test_parents_coroutine_fails_in_child(void **state)
                         "qemu_coroutine_enter", "coroutine", "before fork()", NULL);
 }
 
-/* Waits for pid at most seconds; kills it on timeout. */
-static int wait_bounded(pid_t pid, int *status, int seconds)
-{
-    for (int i = 0; i < seconds * 100; i++) {
-        pid_t got = waitpid(pid, status, WNOHANG);
-        if (got == pid) {
-            return 0;
-        }
-        if (got < 0 && errno != EINTR) {
-            return -1;
-        }
-        struct timespec tick = { 0, 10000000 };
-        nanosleep(&tick, NULL);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, status, 0);
-    return -1;
-}
-
 enum after_fork { YIELD_IN_CHILD, RETURN_IN_CHILD };
 
 struct forking {
     enum after_fork what;
-    pid_t pid;
+    bool forked;
+    struct child_result result;
 };
 
+/* Forks inside a coroutine of this very process; the child then switches. */
 static void coroutine_fn fork_inside(void *opaque)
 {
     struct forking *f = opaque;
+    int fd;
+    pid_t pid = child_start(&fd);
 
-    fflush(NULL);
-    f->pid = fork();
-    if (f->pid == 0 && f->what == YIELD_IN_CHILD) {
-        qemu_coroutine_yield();   /* must abort: the caller is not here */
-        _exit(3);
+    if (pid == 0) {
+        if (f->what == YIELD_IN_CHILD) {
+            qemu_coroutine_yield();   /* must abort: the caller is not here */
+            _exit(3);
+        }
+        return;                       /* returning from the body must abort */
     }
-    /* RETURN_IN_CHILD: the child returns from the body, which must abort. */
+    if (pid > 0) {
+        f->forked = true;
+        child_finish(pid, fd, &f->result);
+    }
 }
 
-static int fork_in_coroutine_then(void *arg)
+static void check_child_stopped(enum after_fork what, const char *call)
 {
-    struct forking f = { .what = (enum after_fork)(intptr_t)arg };
-    int status;
+    struct forking f = { .what = what };
 
     qemu_coroutine_enter(qemu_coroutine_create(fork_inside), &f);
-    if (f.pid < 0 || wait_bounded(f.pid, &status, under_valgrind() ? 120 : 20) != 0) {
-        return 10;
+    assert_true(f.forked);
+    if (f.result.timed_out || !WIFSIGNALED(f.result.status) ||
+        WTERMSIG(f.result.status) != SIGABRT ||
+        strstr(f.result.output, call) == NULL ||
+        strstr(f.result.output, "forked inside a coroutine") == NULL) {
+        print_error("child did not stop as expected (timed out: %d, status 0x%x); "
+                    "stderr:\n%s\n", f.result.timed_out, (unsigned)f.result.status,
+                    f.result.output);
+        fail();
     }
-    return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT ? 0 : 11;
 }
 
 static void test_yield_in_child_forked_in_coroutine(void **state)
 {
-    struct child_result r;
-
-    if (qemu_cannot_thread_after_fork()) {
-        skip();
-    }
-    run_in_child(fork_in_coroutine_then, (void *)(intptr_t)YIELD_IN_CHILD, &r);
-    assert_false(r.timed_out);
-    assert_true(WIFEXITED(r.status));
-    assert_int_equal(WEXITSTATUS(r.status), 0);
-    assert_non_null(strstr(r.output, "qemu_coroutine_yield"));
-    assert_non_null(strstr(r.output, "forked inside a coroutine"));
+    check_child_stopped(YIELD_IN_CHILD, "qemu_coroutine_yield");
 }
 
 static void test_return_in_child_forked_in_coroutine(void **state)
 {
-    struct child_result r;
-
-    if (qemu_cannot_thread_after_fork()) {
-        skip();
-    }
-    run_in_child(fork_in_coroutine_then, (void *)(intptr_t)RETURN_IN_CHILD, &r);
-    assert_false(r.timed_out);
-    assert_true(WIFEXITED(r.status));
-    assert_int_equal(WEXITSTATUS(r.status), 0);
-    assert_non_null(strstr(r.output, "forked inside a coroutine"));
+    check_child_stopped(RETURN_IN_CHILD, "coroutine return");
 }
 
 static int finish_parent_coroutine(void)
