@@ -11,12 +11,16 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <ucontext.h>
+#endif
 #ifdef __linux__
 #include <linux/futex.h>
 #include <stdatomic.h>
@@ -35,6 +39,8 @@ enum metric {
     M_CREATE,
     M_PTHREAD,
     M_CREATE_10000,
+    M_UCONTEXT,
+    M_LONGJMP,
     M_COUNT
 };
 
@@ -52,6 +58,8 @@ static const struct {
     [M_CREATE] = { "create_enter_finish", "create + enter + finish, empty body (pool on)", -1 },
     [M_PTHREAD] = { "pthread_create_join", "pthread_create + join, empty thread", -1 },
     [M_CREATE_10000] = { "create_10000_suspended", "create + enter + yield of 10,000 (ns each)", -1 },
+    [M_UCONTEXT] = { "ucontext_swap", "round trip, swapcontext() stack switching (information)", -1 },
+    [M_LONGJMP] = { "longjmp_swap", "round trip, _setjmp/_longjmp stack switching as QEMU does (information)", -1 },
 };
 
 struct options {
@@ -169,6 +177,79 @@ static double measure_futex(long rounds)
     }
     end = now_ns();
     pthread_join(partner, NULL);
+    return (end - start) / (double)rounds;
+}
+#endif
+
+#ifdef __GLIBC__
+/* What a round trip costs with stack switching, for comparison: glibc's
+ * swapcontext(), which also saves and restores the signal mask. */
+static ucontext_t uc_main, uc_co;
+static long uc_rounds;
+
+static void uc_body(void)
+{
+    for (;;) {
+        swapcontext(&uc_co, &uc_main);
+    }
+}
+
+static double measure_ucontext(long rounds)
+{
+    static char stack[64 * 1024];
+    double start, end;
+
+    uc_rounds = rounds;
+    getcontext(&uc_co);
+    uc_co.uc_stack.ss_sp = stack;
+    uc_co.uc_stack.ss_size = sizeof(stack);
+    uc_co.uc_link = &uc_main;
+    makecontext(&uc_co, uc_body, 0);
+    start = now_ns();
+    for (long i = 0; i < rounds; i++) {
+        swapcontext(&uc_main, &uc_co);
+    }
+    end = now_ns();
+    return (end - start) / (double)rounds;
+}
+
+/* QEMU's ucontext backend: makecontext() only to start the stack, then
+ * _setjmp()/_longjmp(), which leave the signal mask alone (no syscall). */
+static jmp_buf jb_main, jb_co;
+
+static void jb_body(void)
+{
+    if (!_setjmp(jb_co)) {
+        _longjmp(jb_main, 1);           /* started: back to the caller */
+    }
+    for (;;) {
+        if (!_setjmp(jb_co)) {
+            _longjmp(jb_main, 1);
+        }
+    }
+}
+
+static double measure_longjmp(long rounds)
+{
+    static char stack[64 * 1024];
+    static ucontext_t uc_start;
+    double start, end;
+
+    getcontext(&uc_start);
+    uc_start.uc_stack.ss_sp = stack;
+    uc_start.uc_stack.ss_size = sizeof(stack);
+    uc_start.uc_link = NULL;
+    makecontext(&uc_start, jb_body, 0);
+    if (!_setjmp(jb_main)) {
+        setcontext(&uc_start);
+    }
+    start = now_ns();
+    for (volatile long i = 0; i < rounds; i++) {
+        if (!_setjmp(jb_main)) {
+            _longjmp(jb_co, 1);
+        }
+    }
+    end = now_ns();
     return (end - start) / (double)rounds;
 }
 #endif
@@ -405,7 +486,7 @@ static void plot(const char *png, const struct options *o)
         fprintf(gp,
                 "set terminal png size 800,500\nset output '%s'\n"
                 "set title 'cothread: enter + yield round trip vs. suspended coroutines%s'\n"
-                "set xlabel 'coroutines suspended meanwhile'\nset ylabel 'ns per round trip'\n"
+                "set xlabel 'coroutines suspended meanwhile (0 is drawn at 1)'\nset ylabel 'ns per round trip'\n"
                 "set logscale x\nset xrange [0.5:20000]\nset yrange [0:*]\n"
                 "plot '%s' using ($1 == 0 ? 1 : $1):2:3:4 with yerrorlines title 'median (min-max)', "
                 "%.1f title 'mutex + condvar floor' with lines dashtype 2\n",
@@ -445,8 +526,9 @@ static void report(const struct options *o, long rss_before, long rss_parked, lo
     if (rss_parked > 0) {
         int n = o->max_suspended;
         double per = n > 0 ? (double)(rss_parked - rss_before) / n : 0;
-        printf("\nmemory with %d coroutines suspended: RSS %.1f MiB (+%.1f KiB each), "
-               "peak RSS %.1f MiB\n", n, rss_parked / 1024.0, per, peak / 1024.0);
+        printf("\nmemory with %d coroutines suspended: RSS %.1f MiB (+%.1f KiB each, "
+               "/proc/self/statm); peak RSS of the run %.1f MiB (getrusage)\n", n,
+               rss_parked / 1024.0, per, peak / 1024.0);
         if (csv != NULL) {
             fprintf(csv, "rss_suspended_kib,\"RSS with %d suspended\",%ld,%ld,%ld,1\n", n,
                     rss_parked, rss_parked, rss_parked);
@@ -468,6 +550,12 @@ static void report(const struct options *o, long rss_before, long rss_parked, lo
                median(M_CREATE) / median(M_RT_0));
         printf("  pthread_create+join / round trip N=0      %6.2f\n",
                median(M_PTHREAD) / median(M_RT_0));
+    }
+    if (nsamples[M_UCONTEXT] > 0) {
+        printf("  round trip N=0 / swapcontext round trip   %6.0f  (information)\n",
+               median(M_RT_0) / median(M_UCONTEXT));
+        printf("  round trip N=0 / _longjmp round trip      %6.0f  (information)\n",
+               median(M_RT_0) / median(M_LONGJMP));
     }
     if (nsamples[M_CREATE_10000] > 0) {
         printf("  time to create 10,000 suspended           %6.2f s (target < 2)\n",
@@ -527,6 +615,10 @@ int main(int argc, char **argv)
         record(M_FUTEX, measure_futex(o.iterations));
 #endif
         record(M_RT_0, measure_round_trip(o.iterations));
+#ifdef __GLIBC__
+        record(M_UCONTEXT, measure_ucontext(o.iterations));
+        record(M_LONGJMP, measure_longjmp(o.iterations));
+#endif
         if (!o.quick) {
             double create_ns = 0;
             record(M_CREATE, measure_create(o.iterations / 2 + 1));

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,16 +102,24 @@ static void coroutine_fn exit_here(void *opaque)
     exit(0);
 }
 
+/* A chain of enters, three coroutines deep, whose innermost calls exit(). */
 static void coroutine_fn enter_one_that_exits(void *opaque)
 {
-    qemu_coroutine_enter(qemu_coroutine_create(exit_here), NULL);
+    int depth = (int)(intptr_t)opaque;
+
+    if (depth < 3) {
+        qemu_coroutine_enter(qemu_coroutine_create(enter_one_that_exits),
+                             (void *)(intptr_t)(depth + 1));
+    } else {
+        qemu_coroutine_enter(qemu_coroutine_create(exit_here), NULL);
+    }
     fprintf(stderr, "MUST NOT RUN: after exit\n");
 }
 
 static int child_exit_inside_coroutine(void *arg)
 {
     leave_coroutines_behind();
-    qemu_coroutine_enter(qemu_coroutine_create(enter_one_that_exits), NULL);
+    qemu_coroutine_enter(qemu_coroutine_create(enter_one_that_exits), (void *)(intptr_t)1);
     return 1;
 }
 
