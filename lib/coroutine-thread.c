@@ -484,16 +484,26 @@ static void on_exit_stop_threads(void)
     Coroutine *self = co_current;
     Coroutine *co, *next;
 
+    Coroutine *stopping = NULL;
+
     lock_initialized();
     g.exiting = true;
     g.idle = NULL;
     g.idle_count = 0;
+    /* Claim everything first: claim_for_exit() walks the chain of callers,
+     * whose objects must all still exist. */
     for (co = g.registry; co != NULL; co = next) {
         next = co->next;
         if (claim_for_exit(co, self)) {
             registry_remove(co);
-            stop_and_free(co);
+            co->next_idle = stopping;
+            stopping = co;
         }
+    }
+    while (stopping != NULL) {
+        co = stopping;
+        stopping = co->next_idle;
+        stop_and_free(co);
     }
     unlock();
 
