@@ -44,8 +44,20 @@
  * When the process exits (return from main() or exit()), coroutines that are
  * suspended or were never entered are abandoned as they would be with stack
  * switching: the rest of their body never runs, no cleanup handler or
- * destructor of theirs runs, and cothread joins their threads and frees
- * their memory so that leak checkers report nothing.
+ * destructor of theirs runs, and cothread unwinds and joins their threads so
+ * that no tool reports a leak (their objects stay allocated and reachable; a
+ * later attempt to enter one stops with a message). Exit handlers that the
+ * application registers with atexit() run before this cleanup and may still
+ * enter coroutines. Unlike a stack, a thread keeps the process alive: a
+ * program that ends main() with pthread_exit() must first finish its
+ * coroutines and call cothread_set_pool_size(0).
+ *
+ * Cancellation
+ * ------------
+ * A switch is not a cancellation point: a thread cancelled while a coroutine
+ * it entered runs is cancelled at its next cancellation point after
+ * qemu_coroutine_enter() returns, as on one thread. pthread_exit() or
+ * cancellation inside a coroutine body is misuse (see above).
  */
 #ifndef QEMU_COROUTINE_H
 #define QEMU_COROUTINE_H
@@ -142,7 +154,9 @@ COTHREAD_API void coroutine_fn qemu_coroutine_yield(void);
  * different for each thread, and freed when the thread exits. A leader can
  * be compared and passed to qemu_coroutine_entered(), but never entered.
  *
- * Aborts with a message only if the leader cannot be allocated.
+ * Aborts with a message if the leader cannot be allocated, or if this is the
+ * library's first use and COTHREAD_STACK_SIZE or COTHREAD_POOL_SIZE is
+ * invalid (as every first use does).
  */
 COTHREAD_API Coroutine *coroutine_fn qemu_coroutine_self(void);
 
@@ -170,8 +184,9 @@ COTHREAD_API bool qemu_coroutine_entered(Coroutine *co);
  * with failure.
  *
  * Returns the new coroutine, or NULL with errno set: EINVAL for a NULL
- * entry, EAGAIN when no thread can be created (thread or address-space
- * limits), ENOMEM when memory runs out.
+ * entry (or, from pthread_create(), a stack size too small for the thread's
+ * own thread-local storage), EAGAIN when no thread can be created (thread or
+ * address-space limits), ENOMEM when memory runs out.
  *
  * Thread-safety: as qemu_coroutine_create().
  */

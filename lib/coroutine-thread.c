@@ -45,6 +45,7 @@ unsigned co_fork_generation;
 static struct {
     pthread_mutex_t lock;
     bool initialized;
+    bool hooks_registered;
     bool exiting;
     Coroutine *registry;        /* every coroutine object with a thread */
     Coroutine *idle;            /* the pool: finished objects whose thread waits */
@@ -123,8 +124,17 @@ static enum co_action baton_wait(Coroutine *self)
 
 enum co_action co_switch(Coroutine *from, Coroutine *to, enum co_action act)
 {
+    int cancel_state;
+
+    /* pthread_cond_wait() is a cancellation point, but a switch must not be
+     * one: a thread cancelled while its coroutine runs would leave with the
+     * chain half-way. The cancellation takes effect after the switch, at the
+     * caller's next cancellation point, as it would on one thread. */
+    CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state));
     baton_post(to, act, errno);
-    return baton_wait(from);
+    act = baton_wait(from);
+    CO_PTHREAD(pthread_setcancelstate(cancel_state, NULL));
+    return act;
 }
 
 /* Registry and pool; callers hold g.lock. */
@@ -151,19 +161,36 @@ static void registry_remove(Coroutine *co)
     }
 }
 
-/* Tells a parked coroutine thread to leave, waits for it, frees it. */
+/* Tells a parked coroutine thread to leave and waits for it. The join must
+ * not be where a cancellation of the caller lands (it would leave the
+ * thread running and the object half-freed). */
+static void stop_and_join(Coroutine *co)
+{
+    int cancel_state;
+
+    baton_post(co, CO_ACT_STOP, 0);
+    CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state));
+    CO_PTHREAD(pthread_join(co->thread, NULL));
+    CO_PTHREAD(pthread_setcancelstate(cancel_state, NULL));
+}
+
 static void stop_and_free(Coroutine *co)
 {
-    baton_post(co, CO_ACT_STOP, 0);
-    CO_PTHREAD(pthread_join(co->thread, NULL));
+    stop_and_join(co);
     co_baton_destroy(&co->baton);
     free(co);
 }
 
-/* Drops idle threads above the cap or with a stack size no longer wanted. */
-static void pool_trim_locked(void)
+/*
+ * Detaches the idle threads above the cap or with a stack size no longer
+ * wanted, and returns them (linked by next_idle) for stop_and_free_all()
+ * once g.lock is released: a thread that leaves runs the application's
+ * thread-key destructors, which may call back into cothread.
+ */
+static Coroutine *pool_trim_locked(void)
 {
     Coroutine **link = &g.idle;
+    Coroutine *dropped = NULL;
     unsigned kept = 0;
 
     while (*link != NULL) {
@@ -175,9 +202,20 @@ static void pool_trim_locked(void)
         }
         *link = co->next_idle;
         registry_remove(co);
-        stop_and_free(co);
+        co->next_idle = dropped;
+        dropped = co;
     }
     g.idle_count = kept;
+    return dropped;
+}
+
+static void stop_and_free_all(Coroutine *list)
+{
+    while (list != NULL) {
+        Coroutine *co = list;
+        list = co->next_idle;
+        stop_and_free(co);
+    }
 }
 
 static void on_exit_stop_threads(void);
@@ -185,6 +223,30 @@ static void on_fork_prepare(void);
 static void on_fork_parent(void);
 static void on_fork_child(void);
 static void on_thread_exit(void *object);
+
+/* The thread key, the fork handlers and the exit handler: once per process. */
+static void register_hooks(void)
+{
+    if (g.hooks_registered) {
+        return;
+    }
+    CO_PTHREAD(pthread_key_create(&g.thread_key, on_thread_exit));
+    CO_PTHREAD(pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child));
+    if (atexit(on_exit_stop_threads) != 0) {
+        co_die("coroutine backend", "cannot register the exit handler (atexit)");
+    }
+    g.hooks_registered = true;
+}
+
+#ifdef __GNUC__
+/* Where the compiler allows, register them while the process (or dlopen())
+ * is still single-threaded, so that no fork() can be half-way through when
+ * the fork handlers appear; elsewhere the first use registers them. */
+__attribute__((constructor)) static void register_hooks_at_load(void)
+{
+    register_hooks();
+}
+#endif
 
 static unsigned default_pool_size(void)
 {
@@ -209,11 +271,7 @@ static void init_locked(size_t stack_size, unsigned pool_size)
     for (size_t i = 0; i < sizeof(synchronous) / sizeof(synchronous[0]); i++) {
         sigdelset(&g.thread_sigmask, synchronous[i]);
     }
-    CO_PTHREAD(pthread_key_create(&g.thread_key, on_thread_exit));
-    CO_PTHREAD(pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child));
-    if (atexit(on_exit_stop_threads) != 0) {
-        co_die("coroutine backend", "cannot register the exit handler (atexit)");
-    }
+    register_hooks();
     g.initialized = true;
 }
 
@@ -297,6 +355,8 @@ static void *thread_main(void *arg)
         if (reused) {
             /* Start like a fresh thread, whatever the last body changed. */
             CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &g.thread_sigmask, NULL));
+            CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL));
+            CO_PTHREAD(pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, NULL));
             thread_set_name();
         }
         act = co_run_entry(co);
@@ -469,9 +529,8 @@ static bool claim_for_exit(Coroutine *co, const Coroutine *self)
     switch (state) {
     case CO_CREATED:
     case CO_SUSPENDED:
-        return atomic_compare_exchange_strong(&co->state, &state, CO_STOPPED);
     case CO_IDLE:
-        return true;
+        return atomic_compare_exchange_strong(&co->state, &state, CO_STOPPED);
     case CO_RUNNING:
         return co_in_chain(self, co);
     default:
@@ -482,30 +541,34 @@ static bool claim_for_exit(Coroutine *co, const Coroutine *self)
 static void on_exit_stop_threads(void)
 {
     Coroutine *self = co_current;
-    Coroutine *co, *next;
-
     Coroutine *stopping = NULL;
 
-    lock_initialized();
+    CO_PTHREAD(pthread_mutex_lock(&g.lock));
+    if (!g.initialized) {
+        unlock();       /* never used: nothing to clean up */
+        return;
+    }
     g.exiting = true;
     g.idle = NULL;
     g.idle_count = 0;
-    /* Claim everything first: claim_for_exit() walks the chain of callers,
-     * whose objects must all still exist. */
-    for (co = g.registry; co != NULL; co = next) {
-        next = co->next;
+    for (Coroutine *co = g.registry; co != NULL; co = co->next) {
         if (claim_for_exit(co, self)) {
-            registry_remove(co);
             co->next_idle = stopping;
             stopping = co;
         }
     }
-    while (stopping != NULL) {
-        co = stopping;
-        stopping = co->next_idle;
-        stop_and_free(co);
-    }
     unlock();
+
+    /* Outside the lock: a leaving thread runs the application's thread-key
+     * destructors, which may call cothread. The objects stay allocated and
+     * registered (reachable): a handle used after this point, from a later
+     * exit handler or another thread, meets CO_STOPPED and a message, not
+     * freed memory. */
+    while (stopping != NULL) {
+        Coroutine *co = stopping;
+        stopping = co->next_idle;
+        stop_and_join(co);
+    }
 
     if (self != NULL && self->is_leader) {
         CO_PTHREAD(pthread_setspecific(g.thread_key, NULL));
@@ -552,8 +615,9 @@ int cothread_set_stack_size(size_t bytes)
     }
     lock_initialized();
     g.stack_size = co_round_to_page(bytes);
-    pool_trim_locked();
+    Coroutine *dropped = pool_trim_locked();
     unlock();
+    stop_and_free_all(dropped);
     return 0;
 }
 
@@ -579,8 +643,9 @@ int cothread_set_pool_size(unsigned n)
     }
     lock_initialized();
     g.pool_size = n;
-    pool_trim_locked();
+    Coroutine *dropped = pool_trim_locked();
     unlock();
+    stop_and_free_all(dropped);
     return 0;
 }
 

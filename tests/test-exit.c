@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -156,6 +157,74 @@ static void test_exit_after_threads_left_coroutines(void **state)
     assert_clean_exit(child_exit_after_threads, NULL);
 }
 
+/* An exit handler of the application's may still finish coroutines. */
+static Coroutine *left_for_handler;
+static int handler_steps;
+
+static void coroutine_fn count_twice(void *opaque)
+{
+    handler_steps++;
+    qemu_coroutine_yield();
+    handler_steps++;
+}
+
+static void finish_in_exit_handler(void)
+{
+    qemu_coroutine_enter(left_for_handler, NULL);
+    if (handler_steps != 2) {
+        _exit(5);
+    }
+}
+
+static int child_exit_handler_enters(void *arg)
+{
+    atexit(finish_in_exit_handler);     /* before the library's first use */
+    left_for_handler = qemu_coroutine_create(count_twice);
+    qemu_coroutine_enter(left_for_handler, NULL);
+    exit(0);
+}
+
+static void test_exit_handler_can_still_enter(void **state)
+{
+    assert_clean_exit(child_exit_handler_enters, NULL);
+}
+
+/* A thread-key destructor of the application's, run as a suspended
+ * coroutine's thread is unwound at exit, may call into the library. */
+static pthread_key_t key_calling_back;
+
+static void destructor_calls_library(void *value)
+{
+    (void)value;
+    (void)cothread_get_pool_size();
+}
+
+static void coroutine_fn set_key_and_yield(void *opaque)
+{
+    pthread_setspecific(key_calling_back, &key_calling_back);
+    qemu_coroutine_yield();
+}
+
+static int child_key_destructor_calls_back(void *arg)
+{
+    pthread_key_create(&key_calling_back, destructor_calls_library);
+    cothread_set_pool_size(4);
+    for (int i = 0; i < 4; i++) {
+        Coroutine *co = qemu_coroutine_create(set_key_and_yield);
+        qemu_coroutine_enter(co, NULL);
+        if (i % 2) {
+            qemu_coroutine_enter(co, NULL);   /* finished: idle in the pool */
+        }
+    }
+    cothread_set_pool_size(1);                /* trims an idle thread */
+    exit(0);
+}
+
+static void test_key_destructors_may_call_back(void **state)
+{
+    assert_clean_exit(child_key_destructor_calls_back, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +232,8 @@ int main(void)
         cmocka_unit_test(test_exit_with_suspended_coroutines_and_pool),
         cmocka_unit_test(test_exit_inside_nested_coroutine),
         cmocka_unit_test(test_exit_after_threads_left_coroutines),
+        cmocka_unit_test(test_exit_handler_can_still_enter),
+        cmocka_unit_test(test_key_destructors_may_call_back),
     };
     return cmocka_run_group_tests_name("exit", tests, NULL, NULL);
 }

@@ -185,12 +185,60 @@ static void test_creator_thread_exited(void **state)
     assert_int_equal(h.value, 16);
 }
 
+/* Cancelling a thread while its coroutine runs takes effect after the
+ * enter returns, at the thread's next cancellation point. */
+static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cancel_cond = PTHREAD_COND_INITIALIZER;
+static bool coroutine_running, cancel_sent;
+static int cancel_steps;
+
+static void coroutine_fn wait_for_cancel(void *opaque)
+{
+    pthread_mutex_lock(&cancel_lock);
+    coroutine_running = true;
+    pthread_cond_broadcast(&cancel_cond);
+    while (!cancel_sent) {
+        pthread_cond_wait(&cancel_cond, &cancel_lock);
+    }
+    pthread_mutex_unlock(&cancel_lock);
+    cancel_steps++;
+}
+
+static void *enter_then_cancel_point(void *arg)
+{
+    qemu_coroutine_enter(qemu_coroutine_create(wait_for_cancel), NULL);
+    cancel_steps++;                 /* enter returned normally */
+    pthread_testcancel();
+    cancel_steps += 100;            /* must not be reached */
+    return NULL;
+}
+
+static void test_cancel_during_enter_is_deferred(void **state)
+{
+    pthread_t thread;
+    void *result;
+
+    assert_int_equal(pthread_create(&thread, NULL, enter_then_cancel_point, NULL), 0);
+    pthread_mutex_lock(&cancel_lock);
+    while (!coroutine_running) {
+        pthread_cond_wait(&cancel_cond, &cancel_lock);
+    }
+    assert_int_equal(pthread_cancel(thread), 0);
+    cancel_sent = true;
+    pthread_cond_broadcast(&cancel_cond);
+    pthread_mutex_unlock(&cancel_lock);
+    assert_int_equal(pthread_join(thread, &result), 0);
+    assert_ptr_equal(result, PTHREAD_CANCELED);
+    assert_int_equal(cancel_steps, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_drive_their_own_coroutines),
         cmocka_unit_test(test_resume_from_another_thread),
         cmocka_unit_test(test_creator_thread_exited),
+        cmocka_unit_test(test_cancel_during_enter_is_deferred),
     };
     return cmocka_run_group_tests_name("threads", tests, NULL, NULL);
 }
