@@ -17,6 +17,14 @@
  * ThreadSanitizer and gdb see every coroutine as a thread and every switch
  * as an ordering edge.
  *
+ * cothread orders threads exactly where stack switching would, and nowhere
+ * else: an enter orders what the enterer did before it with what the
+ * coroutine does next; a yield or a finish orders what the coroutine did
+ * with what its enterer does next; entering a suspended coroutine from
+ * another thread orders that thread after the coroutine's last yield.
+ * Creating, finishing, the thread pool and the settings order nothing, so
+ * a race between two threads is reported as it would be without cothread.
+ *
  * Each OS thread that is not a coroutine thread has a "leader": the object
  * qemu_coroutine_self() returns outside any coroutine. Coroutines entered
  * from that thread return control to it.
@@ -221,10 +229,16 @@ COTHREAD_API size_t cothread_stack_size_min(void);
  *
  * When a coroutine finishes, its thread waits for the next coroutine instead
  * of exiting, up to this many idle threads. 0 turns the pool off: every
- * coroutine gets a fresh thread, which is what analysis tools report most
- * clearly. The default is 64, 0 when running under valgrind, or the value of
- * the environment variable COTHREAD_POOL_SIZE (a number from 0 to 65536) read
- * at the first coroutine creation. Lowering it releases idle threads at once.
+ * coroutine gets a fresh thread. The default is 64, 0 when running under
+ * valgrind or in a process with ThreadSanitizer, or the value of the
+ * environment variable COTHREAD_POOL_SIZE (a number from 0 to 65536) read
+ * at the library's first use. Lowering it releases idle threads at once.
+ *
+ * Under the analysis tools keep the pool off: a reused thread runs its
+ * coroutines one after the other, so helgrind, DRD and ThreadSanitizer see
+ * everything a finished coroutine did as ordered before the next coroutine
+ * on that thread, whichever application thread created it, and miss races
+ * between the two.
  *
  * A reused thread starts each coroutine with the same signal mask, thread
  * name and errno handling as a fresh one; what it keeps is the application's

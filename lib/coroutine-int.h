@@ -1,76 +1,32 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Internals shared by the backend-neutral core (coroutine.c), the thread
- * backend (coroutine-thread.c) and the settings parser (settings.c).
+ * The one private header: the objects the library is made of, and what
+ * each file of lib/ offers the others. The files call only downwards in
+ * this order, so there is no cycle between them:
+ *
+ *   process.c    load, fork and exit hooks
+ *   coroutine.c  the public coroutine calls, leaders, the state machine
+ *   worker.c     coroutine threads, the pool, the tunables' public calls
+ *   handoff.c    batons: passing control from one thread to another
+ *   settings.c   tunables: defaults, limits, environment variables
+ *   analysis.c   what valgrind and ThreadSanitizer must (not) see
+ *   error.c      messages and aborts
+ *
+ * (worker.c runs coroutine bodies through a function pointer that
+ * coroutine.c hands it, not by calling upwards.)
  */
 #ifndef COTHREAD_COROUTINE_INT_H
 #define COTHREAD_COROUTINE_INT_H
 
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "qemu-coroutine.h"
 
-/*
- * Life of a coroutine object (a leader is always CO_RUNNING):
- *
- *   CO_CREATED --enter--> CO_RUNNING --yield--> CO_SUSPENDED --enter--> ...
- *                             |
- *                             +--entry returns--> CO_FINISHED
- *
- * A finished object either goes back to the pool (CO_IDLE, its thread waits
- * for the next coroutine) or is stopped, joined and freed. At process exit
- * parked objects are claimed as CO_STOPPED and their threads unwound.
- * Every entry into CO_RUNNING is a compare-and-swap, which is how two
- * threads entering one coroutine at once are caught.
- */
-enum co_state {
-    CO_CREATED,
-    CO_RUNNING,
-    CO_SUSPENDED,
-    CO_FINISHED,
-    CO_IDLE,
-    CO_STOPPED,
-};
-
-/* What a thread finds in its baton when it is woken. */
-enum co_action {
-    CO_ACT_NONE,
-    CO_ACT_ENTER,     /* run (the entry function, or on from a yield) */
-    CO_ACT_YIELD,     /* the coroutine we entered yielded back to us */
-    CO_ACT_FINISH,    /* the coroutine we entered returned from its entry */
-    CO_ACT_STOP,      /* leave the thread: process exit or pool trim */
-};
-
-/*
- * A baton is how a thread waits for its turn: one mutex, one condition
- * variable and one predicate per thread, so waking one thread never wakes
- * another, and no lock is held while the woken thread runs.
- */
-struct co_baton {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    enum co_action action;  /* CO_ACT_NONE while the owner must wait */
-    int errno_value;        /* the sender's errno, restored by the owner */
-};
-
-struct Coroutine {
-    _Atomic int state;            /* enum co_state */
-    bool is_leader;
-    CoroutineEntry *entry;
-    void *entry_arg;
-    Coroutine *caller;            /* who entered us last, while running */
-    struct co_baton baton;
-
-    /* Thread backend; unused by leaders. */
-    pthread_t thread;
-    size_t stack_size;
-    unsigned fork_generation;     /* co_fork_generation when created */
-    Coroutine *next, *prev;       /* registry of all coroutine threads */
-    Coroutine *next_idle;         /* pool free list */
-};
+/* error.c */
 
 /* Misuse by the caller: one line naming the call and the problem, abort. */
 #define CO_MISUSE_IF(cond, func, problem) \
@@ -86,30 +42,166 @@ struct Coroutine {
 _Noreturn void co_die(const char *func, const char *problem);
 void co_pthread_check(int err, const char *what);
 
-/* coroutine.c: the running object of this OS thread (leader or coroutine). */
-extern _Thread_local Coroutine *co_current;
-enum co_action co_run_entry(Coroutine *co);
-bool co_in_chain(const Coroutine *self, const Coroutine *co);
+/*
+ * analysis.c. The happens-before rule: cothread orders two threads only
+ * where stack switching would (a switch orders its two sides, a resume
+ * from another thread follows the coroutine's last yield). Its own
+ * bookkeeping must stay out of the tools' sight, or real races between
+ * application threads disappear from their reports.
+ */
+bool co_under_valgrind(void);
+bool co_under_helgrind_or_drd(void);
+bool co_under_tsan(void);
+/* Whether coroutine threads should be fresh and never reused: under a
+ * tool, one thread running two threads' coroutines orders them. */
+bool co_under_analysis(void);
 
-/* coroutine-thread.c: handoff, threads, pool, fork and exit handling. */
-extern bool co_forked_in_coroutine;
-extern unsigned co_fork_generation;
-void co_baton_init(struct co_baton *b);
-void co_baton_destroy(struct co_baton *b);
-enum co_action co_switch(Coroutine *from, Coroutine *to, enum co_action act);
-Coroutine *co_thread_create(CoroutineEntry *entry, int *err);
-void co_thread_release(Coroutine *co);
-void co_leader_register(Coroutine *leader);
-size_t co_live_count(void);
+/* Tells helgrind and DRD not to check accesses to [addr, addr + len):
+ * memory the library synchronises in ways they do not model (C11 atomics,
+ * libc's internals of a mutex it tracks). */
+void co_unchecked(const void *addr, size_t len);
+/* A happens-before edge the tools cannot infer from C11 atomics: every
+ * co_happens_after(obj) follows the co_happens_before(obj) calls so far. */
+void co_happens_before(const void *obj);
+void co_happens_after(const void *obj);
+void co_happens_forget(const void *obj);
 
-/* settings.c: limits and parsing of the environment variables. */
+/*
+ * A lock for the library's bookkeeping that orders nothing in the tools'
+ * eyes: a spinlock on a C11 atomic (helgrind and DRD do not model atomics),
+ * taken with ThreadSanitizer's synchronisation and accesses ignored. It is
+ * only ever held for a few list operations: never across a call that
+ * blocks, allocates or calls back into the application.
+ */
+struct co_quiet_lock {
+    atomic_int held;    /* a zero-filled lock is unlocked */
+};
+void co_quiet_lock(struct co_quiet_lock *lock);
+void co_quiet_unlock(struct co_quiet_lock *lock);
+
+/* settings.c: tunables, read from the environment on first use. */
 #define CO_STACK_SIZE_DEFAULT ((size_t)1 << 20)
 #define CO_STACK_SIZE_MAX ((size_t)1 << 30)
 #define CO_POOL_SIZE_DEFAULT 64u
 #define CO_POOL_SIZE_MAX 65536u
 size_t co_stack_size_min(void);
 size_t co_round_to_page(size_t bytes);
-size_t co_env_stack_size(void);
-unsigned co_env_pool_size(unsigned fallback);
+size_t co_settings_stack_size(void);
+unsigned co_settings_pool_size(void);
+void co_settings_set_stack_size(size_t bytes);   /* already validated */
+void co_settings_set_pool_size(unsigned n);
+void co_settings_fork_prepare(void);
+void co_settings_fork_parent(void);
+void co_settings_fork_child(void);
+
+/*
+ * handoff.c. A baton is how one thread waits for its turn: one mutex, one
+ * condition variable and one predicate per thread, so waking one thread
+ * never wakes another and no lock is held while the woken thread runs.
+ * Every switch is a post to the next thread's baton, then a wait on one's
+ * own: the mutex is what tells the tools that the two sides are ordered.
+ */
+enum co_action {
+    CO_ACT_NONE,
+    CO_ACT_ENTER,     /* run (the entry function, or on from a yield) */
+    CO_ACT_YIELD,     /* the coroutine we entered yielded back to us */
+    CO_ACT_FINISH,    /* the coroutine we entered returned from its entry */
+    CO_ACT_STOP,      /* leave the thread: process exit or pool trim */
+};
+
+struct co_baton {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    enum co_action action;  /* CO_ACT_NONE while the owner must wait */
+    int errno_value;        /* the sender's errno, restored by the owner */
+};
+
+void co_baton_init(struct co_baton *baton);
+void co_baton_destroy(struct co_baton *baton);
+void co_baton_post(struct co_baton *to, enum co_action act);
+/* Waits for a post; a CO_ACT_STOP never returns but jumps to the thread's
+ * co_stop_target. Restores the poster's errno. */
+enum co_action co_baton_wait(struct co_baton *self);
+/* Post to one baton, wait on another; not a cancellation point. */
+enum co_action co_switch(struct co_baton *self, struct co_baton *to,
+                         enum co_action act);
+extern _Thread_local jmp_buf *co_stop_target;
+
+/*
+ * coroutine.c: a coroutine and its life.
+ *
+ *   CO_CREATED --enter--> CO_RUNNING --yield--> CO_SUSPENDED --enter--> ...
+ *                             |
+ *                             +--entry returns--> CO_FINISHED
+ *
+ * At process exit, parked coroutines are claimed as CO_STOPPED and their
+ * threads unwound. Every entry into CO_RUNNING is a compare-and-swap, which
+ * is how two threads entering one coroutine at once are caught. A thread's
+ * leader (what qemu_coroutine_self() returns outside coroutines) is always
+ * CO_RUNNING.
+ */
+enum co_state {
+    CO_CREATED,
+    CO_RUNNING,
+    CO_SUSPENDED,
+    CO_FINISHED,
+    CO_STOPPED,
+};
+
+struct co_worker;
+
+struct Coroutine {
+    atomic_int state;             /* enum co_state */
+    CoroutineEntry *entry;
+    void *entry_arg;
+    Coroutine *caller;            /* who entered us last, while running */
+    struct co_baton *baton;       /* where the thread running it waits */
+    struct co_worker *worker;     /* NULL for a leader */
+};
+
+extern _Thread_local Coroutine *co_current;
+extern bool co_forked_in_coroutine;
+/* Runs co's body on its worker thread and posts CO_ACT_FINISH to its last
+ * enterer; the worker touches nothing of co afterwards. */
+void co_run(Coroutine *co);
+/* At exit: whether co (not self) may be stopped, claiming it if so. */
+bool co_claim_for_exit(Coroutine *co, const Coroutine *self);
+void co_leaders_init(void);
+void co_leader_exit(void);
+void co_after_fork_child(void);
+
+/*
+ * worker.c. A worker is a thread that runs one coroutine at a time. The
+ * handle of that coroutine lives in the worker's allocation, so that a
+ * finished handle stays valid memory while its worker sits in the pool;
+ * the worker itself waits on its own baton, never on anything in the
+ * handle, so a finished handle is inert once its last enter has returned.
+ */
+struct co_worker {
+    Coroutine co;
+    struct co_baton baton;
+    pthread_t thread;
+    size_t stack_size;
+    unsigned fork_generation;
+    struct {                          /* guarded by the registry's lock */
+        struct co_worker *next, *prev;    /* every worker with a thread */
+        struct co_worker *next_idle;      /* the pool, or the stop list */
+        bool idle;
+    } links;
+};
+
+void co_workers_init(void (*run)(Coroutine *));
+/* A worker for a new coroutine, from the pool or with a fresh thread; NULL
+ * with *err set when no thread can be had. */
+struct co_worker *co_worker_get(int *err);
+/* The coroutine finished: back to the pool, or stopped and freed. */
+void co_worker_put(struct co_worker *w);
+bool co_worker_is_stale(const struct co_worker *w);    /* from before fork() */
+size_t co_workers_live(void);
+void co_workers_stop_for_exit(bool (*claim)(Coroutine *, const Coroutine *),
+                              const Coroutine *self);
+void co_workers_fork_prepare(void);
+void co_workers_fork_parent(void);
+void co_workers_fork_child(void);
 
 #endif

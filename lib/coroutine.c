@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The backend-neutral core: the public calls, their state checks and the
- * bookkeeping of who entered whom. How control actually moves between
- * threads is coroutine-thread.c's business.
+ * The core: the public coroutine calls, their state checks, the leaders
+ * (one per application thread) and the bookkeeping of who entered whom.
+ * Threads and the pool are worker.c's business, moving control is
+ * handoff.c's.
  */
 #include "config.h"
 
@@ -11,59 +12,71 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "coroutine-int.h"
 
 _Thread_local Coroutine *co_current;
+bool co_forked_in_coroutine;
 
-void co_die(const char *func, const char *problem)
+/* A leader waits on a baton of its own, like a worker. */
+struct co_leader {
+    Coroutine co;
+    struct co_baton baton;
+};
+
+static pthread_key_t leader_key;    /* frees a thread's leader at its exit */
+
+static bool is_leader(const Coroutine *co)
 {
-    /* No stdio: after fork() in a threaded process its locks may be held. */
-    char line[512];
-    int len = snprintf(line, sizeof(line), "cothread: %s: %s\n", func, problem);
-    size_t left = len < 0 ? 0 : (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1;
-    const char *p = line;
-
-    while (left > 0) {
-        ssize_t n = write(STDERR_FILENO, p, left);
-        if (n <= 0) {
-            break;
-        }
-        p += n;
-        left -= (size_t)n;
-    }
-    abort();
+    return co->worker == NULL;
 }
 
-void co_pthread_check(int err, const char *what)
+static void leader_free(void *object)
 {
-    if (err != 0) {
-        char problem[256];
-        snprintf(problem, sizeof(problem), "internal error: %s failed: %s", what,
-                 strerror(err));
-        co_die("coroutine backend", problem);
+    struct co_leader *leader = object;
+
+    co_baton_destroy(&leader->baton);
+    free(leader);
+    co_current = NULL;
+}
+
+void co_leaders_init(void)
+{
+    CO_PTHREAD(pthread_key_create(&leader_key, leader_free));
+}
+
+void co_leader_exit(void)
+{
+    if (co_current != NULL && is_leader(co_current)) {
+        CO_PTHREAD(pthread_setspecific(leader_key, NULL));
+        leader_free(co_current);
     }
 }
 
+/* The leader is made on a thread's first use of the library, with nothing
+ * shared: a thread's first call must not order it after another's. */
 static Coroutine *leader_get(void)
 {
-    Coroutine *self = co_current;
+    struct co_leader *leader;
 
-    if (self == NULL) {
-        self = calloc(1, sizeof(*self));
-        CO_MISUSE_IF(self == NULL, "qemu_coroutine_self",
-                     "out of memory allocating the thread's leader coroutine");
-        self->is_leader = true;
-        atomic_init(&self->state, CO_RUNNING);
-        co_baton_init(&self->baton);
-        co_leader_register(self);
-        co_current = self;
+    if (co_current != NULL) {
+        return co_current;
     }
-    return self;
+    /* Every first use reads the environment, so a bad setting stops the
+     * program before anything has run. */
+    (void)co_settings_pool_size();
+    leader = calloc(1, sizeof(*leader));
+    CO_MISUSE_IF(leader == NULL, "qemu_coroutine_self",
+                 "out of memory allocating the thread's leader coroutine");
+    atomic_init(&leader->co.state, CO_RUNNING);
+    co_baton_init(&leader->baton);
+    leader->co.baton = &leader->baton;
+    CO_PTHREAD(pthread_setspecific(leader_key, leader));
+    co_current = &leader->co;
+    return co_current;
 }
 
-bool co_in_chain(const Coroutine *self, const Coroutine *co)
+static bool in_chain(const Coroutine *self, const Coroutine *co)
 {
     for (const Coroutine *p = self; p != NULL; p = p->caller) {
         if (p == co) {
@@ -80,19 +93,29 @@ static void check_not_forked(const char *func)
                  "(the threads it would switch to do not exist in the child)");
 }
 
-/* Moves co to CO_RUNNING; returns the state it had (created or suspended). */
+/*
+ * Moves co to CO_RUNNING; returns the state it had (created or suspended).
+ * Resuming a suspended coroutine follows its last yield, wherever that
+ * ran: the compare-and-swap acquires what the yield released, and the
+ * annotation says so to the tools that do not model C11 atomics.
+ */
 static int claim(Coroutine *co, const Coroutine *self)
 {
     static const char fn[] = "qemu_coroutine_enter";
-    int seen = atomic_load_explicit(&co->state, memory_order_acquire);
+    int seen = atomic_load_explicit(&co->state, memory_order_relaxed);
 
     if ((seen == CO_CREATED || seen == CO_SUSPENDED) &&
-        atomic_compare_exchange_strong(&co->state, &seen, CO_RUNNING)) {
+        atomic_compare_exchange_strong_explicit(&co->state, &seen, CO_RUNNING,
+                                                memory_order_acquire,
+                                                memory_order_relaxed)) {
+        if (seen == CO_SUSPENDED) {
+            co_happens_after(&co->state);
+        }
         return seen;
     }
     switch (seen) {
     case CO_RUNNING:
-        CO_MISUSE_IF(co_in_chain(self, co), fn,
+        CO_MISUSE_IF(in_chain(self, co), fn,
                      "coroutine re-entered while it is running (it is the "
                      "current coroutine or one of its callers)");
         co_die(fn, "coroutine is already running: another thread entered it "
@@ -105,10 +128,30 @@ static int claim(Coroutine *co, const Coroutine *self)
     }
 }
 
+static Coroutine *create(CoroutineEntry *entry, int *err)
+{
+    struct co_worker *w = co_worker_get(err);
+    Coroutine *co;
+
+    if (w == NULL) {
+        return NULL;
+    }
+    co = &w->co;
+    /* The tools see the state word only through the annotations. */
+    co_unchecked(&co->state, sizeof(co->state));
+    co->entry = entry;
+    co->entry_arg = NULL;
+    co->caller = NULL;
+    co->baton = &w->baton;
+    co->worker = w;
+    atomic_store_explicit(&co->state, CO_CREATED, memory_order_relaxed);
+    return co;
+}
+
 Coroutine *cothread_try_create(CoroutineEntry *entry)
 {
     int err = EINVAL;
-    Coroutine *co = entry ? co_thread_create(entry, &err) : NULL;
+    Coroutine *co = entry ? create(entry, &err) : NULL;
 
     if (co == NULL) {
         errno = err;
@@ -123,13 +166,13 @@ Coroutine *qemu_coroutine_create(CoroutineEntry *entry)
 
     CO_MISUSE_IF(entry == NULL, "qemu_coroutine_create",
                  "NULL entry function for a coroutine");
-    co = co_thread_create(entry, &err);
+    co = create(entry, &err);
     if (co == NULL) {
         char problem[320];
         snprintf(problem, sizeof(problem),
                  "cannot create a coroutine thread: %s (%zu coroutines alive); "
                  "lower COTHREAD_STACK_SIZE or raise the process's thread limits",
-                 strerror(err), co_live_count());
+                 strerror(err), co_workers_live());
         co_die("qemu_coroutine_create", problem);
     }
     return co;
@@ -141,11 +184,11 @@ void qemu_coroutine_enter(Coroutine *co, void *opaque)
     Coroutine *self = leader_get();
 
     CO_MISUSE_IF(co == NULL, fn, "NULL coroutine");
-    CO_MISUSE_IF(co->is_leader, fn,
+    CO_MISUSE_IF(is_leader(co), fn,
                  "cannot enter a thread's leader (the value of "
                  "qemu_coroutine_self() outside a coroutine)");
     check_not_forked(fn);
-    CO_MISUSE_IF(co->fork_generation != co_fork_generation, fn,
+    CO_MISUSE_IF(co_worker_is_stale(co->worker), fn,
                  "coroutine was created before fork() and its thread does not "
                  "exist in this process");
 
@@ -153,8 +196,9 @@ void qemu_coroutine_enter(Coroutine *co, void *opaque)
         co->entry_arg = opaque;
     }
     co->caller = self;
-    if (co_switch(self, co, CO_ACT_ENTER) == CO_ACT_FINISH) {
-        co_thread_release(co);
+    if (co_switch(self->baton, co->baton, CO_ACT_ENTER) == CO_ACT_FINISH) {
+        /* co's thread touches nothing of co after posting CO_ACT_FINISH. */
+        co_worker_put(co->worker);
     }
 }
 
@@ -164,32 +208,59 @@ void coroutine_fn qemu_coroutine_yield(void)
     Coroutine *self = co_current;
     Coroutine *to;
 
-    CO_MISUSE_IF(self == NULL || self->is_leader, fn, "called outside a coroutine");
+    CO_MISUSE_IF(self == NULL || is_leader(self), fn, "called outside a coroutine");
     check_not_forked(fn);
 
     /* Read caller before publishing the new state: once CO_SUSPENDED is
      * visible, another thread may enter us and overwrite it. */
     to = self->caller;
     self->caller = NULL;
+    co_happens_before(&self->state);
     atomic_store_explicit(&self->state, CO_SUSPENDED, memory_order_release);
-    enum co_action act = co_switch(self, to, CO_ACT_YIELD);
+    enum co_action act = co_switch(self->baton, to->baton, CO_ACT_YIELD);
     /* Not a tail call, so debuggers show qemu_coroutine_yield in the
      * backtrace of every suspended coroutine. */
     assert(act == CO_ACT_ENTER);
     (void)act;
 }
 
-enum co_action co_run_entry(Coroutine *co)
+void co_run(Coroutine *co)
 {
     Coroutine *to;
 
+    co_current = co;
     co->entry(co->entry_arg);
 
     check_not_forked("coroutine return");
     to = co->caller;
     co->caller = NULL;
-    atomic_store_explicit(&co->state, CO_FINISHED, memory_order_release);
-    return co_switch(co, to, CO_ACT_FINISH);
+    atomic_store_explicit(&co->state, CO_FINISHED, memory_order_relaxed);
+    co_baton_post(to->baton, CO_ACT_FINISH);
+}
+
+bool co_claim_for_exit(Coroutine *co, const Coroutine *self)
+{
+    int state = atomic_load_explicit(&co->state, memory_order_relaxed);
+
+    if (co == self) {
+        return false;
+    }
+    switch (state) {
+    case CO_CREATED:
+    case CO_SUSPENDED:
+        return atomic_compare_exchange_strong(&co->state, &state, CO_STOPPED);
+    case CO_RUNNING:
+        return in_chain(self, co);
+    default:
+        return false;
+    }
+}
+
+void co_after_fork_child(void)
+{
+    if (co_current != NULL && !is_leader(co_current)) {
+        co_forked_in_coroutine = true;
+    }
 }
 
 Coroutine *coroutine_fn qemu_coroutine_self(void)
@@ -199,11 +270,13 @@ Coroutine *coroutine_fn qemu_coroutine_self(void)
 
 bool qemu_in_coroutine(void)
 {
-    return co_current != NULL && !co_current->is_leader;
+    return co_current != NULL && !is_leader(co_current);
 }
 
 bool qemu_coroutine_entered(Coroutine *co)
 {
     CO_MISUSE_IF(co == NULL, "qemu_coroutine_entered", "NULL coroutine");
-    return atomic_load_explicit(&co->state, memory_order_acquire) == CO_RUNNING;
+    /* Relaxed: asking orders the caller after nothing, as reading a field
+     * of a stack-switching coroutine would. */
+    return atomic_load_explicit(&co->state, memory_order_relaxed) == CO_RUNNING;
 }

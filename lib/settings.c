@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Limits on the tunables and parsing of the environment variables that set
- * them. A bad value in the environment stops the program at once: running
- * with a silently ignored setting would be harder to debug.
+ * The tunables: their limits, their values, and the environment variables
+ * that set them. The variables are read on first use; a bad value stops
+ * the program at once, since a silently ignored setting is harder to debug.
+ * The values sit behind a quiet lock: two threads touching the settings
+ * must not be ordered by it.
  */
 #include "config.h"
 
@@ -70,7 +72,7 @@ static bool parse_number(const char *text, bool suffixes, unsigned long long lim
     return true;
 }
 
-size_t co_env_stack_size(void)
+static size_t env_stack_size(void)
 {
     const char *text = getenv("COTHREAD_STACK_SIZE");
     unsigned long long bytes;
@@ -89,13 +91,15 @@ size_t co_env_stack_size(void)
     return co_round_to_page((size_t)bytes);
 }
 
-unsigned co_env_pool_size(unsigned fallback)
+static unsigned env_pool_size(void)
 {
     const char *text = getenv("COTHREAD_POOL_SIZE");
     unsigned long long n;
 
     if (text == NULL) {
-        return fallback;
+        /* Under the analysis tools every coroutine gets a fresh thread: a
+         * reused one would run two threads' coroutines in program order. */
+        return co_under_analysis() ? 0 : CO_POOL_SIZE_DEFAULT;
     }
     if (!parse_number(text, false, CO_POOL_SIZE_MAX, &n)) {
         char problem[256];
@@ -105,4 +109,80 @@ unsigned co_env_pool_size(unsigned fallback)
         co_die("coroutine settings", problem);
     }
     return (unsigned)n;
+}
+
+static struct {
+    struct co_quiet_lock lock;
+    bool loaded;
+    size_t stack_size;
+    unsigned pool_size;
+} settings;
+
+/* Takes the lock with the environment read. Parsing happens outside the
+ * lock, so that a bad value does not stop the program holding it. */
+static void lock_loaded(void)
+{
+    co_quiet_lock(&settings.lock);
+    co_unchecked(&settings, sizeof(settings));
+    if (!settings.loaded) {
+        co_quiet_unlock(&settings.lock);
+        size_t stack_size = env_stack_size();
+        unsigned pool_size = env_pool_size();
+        co_quiet_lock(&settings.lock);
+        if (!settings.loaded) {
+            settings.stack_size = stack_size;
+            settings.pool_size = pool_size;
+            settings.loaded = true;
+        }
+    }
+}
+
+size_t co_settings_stack_size(void)
+{
+    size_t bytes;
+
+    lock_loaded();
+    bytes = settings.stack_size;
+    co_quiet_unlock(&settings.lock);
+    return bytes;
+}
+
+unsigned co_settings_pool_size(void)
+{
+    unsigned n;
+
+    lock_loaded();
+    n = settings.pool_size;
+    co_quiet_unlock(&settings.lock);
+    return n;
+}
+
+void co_settings_set_stack_size(size_t bytes)
+{
+    lock_loaded();
+    settings.stack_size = co_round_to_page(bytes);
+    co_quiet_unlock(&settings.lock);
+}
+
+void co_settings_set_pool_size(unsigned n)
+{
+    lock_loaded();
+    settings.pool_size = n;
+    co_quiet_unlock(&settings.lock);
+}
+
+/* fork() must not copy the lock in the middle of a change. */
+void co_settings_fork_prepare(void)
+{
+    co_quiet_lock(&settings.lock);
+}
+
+void co_settings_fork_parent(void)
+{
+    co_quiet_unlock(&settings.lock);
+}
+
+void co_settings_fork_child(void)
+{
+    co_quiet_unlock(&settings.lock);
 }

@@ -28,6 +28,18 @@ bool under_valgrind(void)
     return getenv("VALGRIND") != NULL;
 }
 
+bool under_thread_tool(void)
+{
+#if defined(__SANITIZE_THREAD__)
+    return true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+    return true;
+#endif
+#endif
+    return under_valgrind();
+}
+
 bool under_qemu_user(void)
 {
     const char *v = getenv("COTHREAD_TEST_UNDER_QEMU");

@@ -52,6 +52,10 @@ void assert_child_succeeds(int (*fn)(void *), void *arg);
 /* True under valgrind (then switches are ~100 times slower). */
 bool under_valgrind(void);
 
+/* True under valgrind or in a ThreadSanitizer build: then the library turns
+ * its pool off by default. */
+bool under_thread_tool(void);
+
 /* True when the tests run under qemu-user: tests/cross-check.sh sets
  * COTHREAD_TEST_UNDER_QEMU=1 (a program cannot tell by itself). */
 bool under_qemu_user(void);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "coroutine-int.h"     /* sizeof(Coroutine), for the inert test */
 
 struct trace {
     int steps;
@@ -163,6 +164,42 @@ static void coroutine_fn ping_pong(void *opaque)
     }
 }
 
+static void coroutine_fn yield_once(void *opaque)
+{
+    qemu_coroutine_yield();
+}
+
+static void coroutine_fn enter_and_finish(void *opaque)
+{
+    qemu_coroutine_enter(opaque, NULL);
+}
+
+/*
+ * Once the enter that saw a coroutine finish has returned, nothing may
+ * touch its handle: overwrite it while other coroutines switch, as QEMU's
+ * own test suite does, then put it back. The handle is only valid memory
+ * while its thread is pooled, so the pool is on here. Many rounds, since a
+ * late access is a matter of timing.
+ */
+static void test_finished_handle_is_inert(void **state)
+{
+    unsigned saved_pool = cothread_get_pool_size();
+
+    assert_int_equal(cothread_set_pool_size(4), 0);
+    for (int round = 0; round < (under_valgrind() ? 20 : 500); round++) {
+        Coroutine *inner = qemu_coroutine_create(yield_once);
+        Coroutine *outer = qemu_coroutine_create(enter_and_finish);
+        Coroutine copy;
+
+        qemu_coroutine_enter(outer, inner);     /* outer finishes */
+        memcpy(&copy, outer, sizeof(copy));
+        memset(outer, 0xff, sizeof(copy));
+        qemu_coroutine_enter(inner, NULL);      /* inner finishes */
+        memcpy(outer, &copy, sizeof(copy));
+    }
+    assert_int_equal(cothread_set_pool_size(saved_pool), 0);
+}
+
 static void test_many_round_trips(void **state)
 {
     int counter = 0;
@@ -186,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_yield_returns_to_last_enterer),
         cmocka_unit_test(test_finish_returns_and_repeats),
         cmocka_unit_test(test_many_round_trips),
+        cmocka_unit_test(test_finished_handle_is_inert),
     };
     return cmocka_run_group_tests_name("basic", tests, NULL, NULL);
 }

@@ -152,7 +152,7 @@ static void test_pool_size_env(void **state)
 {
     struct env_case c3 = { "COTHREAD_POOL_SIZE", "3", 3 };
     struct env_case c0 = { "COTHREAD_POOL_SIZE", "0", 0 };
-    struct env_case dflt = { "COTHREAD_POOL_SIZE", NULL, under_valgrind() ? 0 : 64 };
+    struct env_case dflt = { "COTHREAD_POOL_SIZE", NULL, under_thread_tool() ? 0 : 64 };
     const char *bad[] = { "", "x", "-1", "65537", "1k" };
 
     assert_child_succeeds(env_pool_case, &c3);

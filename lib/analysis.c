@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the analysis tools see of the library. A switch is real pthread
+ * synchronisation that every tool follows; everything else the library
+ * does to keep its books must order nothing, and where the tools cannot
+ * follow an edge that stack switching has (a resume from another thread,
+ * through a C11 atomic), they are told about it here. Outside valgrind and
+ * ThreadSanitizer each call below costs a few instructions.
+ */
+#include "config.h"
+
+#include <sched.h>
+
+#ifdef HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
+#ifdef HAVE_VALGRIND_HELGRIND_H
+/* DRD follows helgrind's requests used here, so one header serves both
+ * (drd.h's macros of the same names cannot be included beside it). */
+#include <valgrind/helgrind.h>
+#endif
+
+#include "coroutine-int.h"
+
+/*
+ * ThreadSanitizer's annotation calls, resolved at load time when its
+ * runtime is in the process: an instrumented application sees the
+ * library's pthread calls through TSan's interceptors even when the
+ * library itself is not instrumented.
+ */
+#ifdef __GNUC__
+#define CO_TSAN_HOOKS 1
+void AnnotateIgnoreSyncBegin(const char *file, int line) __attribute__((weak));
+void AnnotateIgnoreSyncEnd(const char *file, int line) __attribute__((weak));
+void AnnotateIgnoreReadsBegin(const char *file, int line) __attribute__((weak));
+void AnnotateIgnoreReadsEnd(const char *file, int line) __attribute__((weak));
+void AnnotateIgnoreWritesBegin(const char *file, int line) __attribute__((weak));
+void AnnotateIgnoreWritesEnd(const char *file, int line) __attribute__((weak));
+void AnnotateHappensBefore(const char *file, int line, const volatile void *obj)
+    __attribute__((weak));
+void AnnotateHappensAfter(const char *file, int line, const volatile void *obj)
+    __attribute__((weak));
+#endif
+
+bool co_under_valgrind(void)
+{
+#ifdef HAVE_VALGRIND_VALGRIND_H
+    return RUNNING_ON_VALGRIND != 0;
+#else
+    return false;
+#endif
+}
+
+bool co_under_helgrind_or_drd(void)
+{
+#if defined(HAVE_VALGRIND_VALGRIND_H) && defined(HAVE_VALGRIND_HELGRIND_H)
+    /* Each tool answers a request of its own; the others return the
+     * default (helgrind counts the one addressable byte). DRD's request number is that of its public header, drd.h,
+     * which cannot be included beside helgrind.h. */
+    static char probe;
+    char abits;
+
+    if (!RUNNING_ON_VALGRIND) {
+        return false;
+    }
+    if (VALGRIND_HG_GET_ABITS(&probe, &abits, 1) == 1) {
+        return true;
+    }
+    return VALGRIND_DO_CLIENT_REQUEST_EXPR(0, VG_USERREQ_TOOL_BASE('D', 'R'),
+                                           0, 0, 0, 0, 0) != 0;
+#else
+    return false;
+#endif
+}
+
+bool co_under_tsan(void)
+{
+#ifdef CO_TSAN_HOOKS
+    return AnnotateIgnoreSyncBegin != NULL;
+#else
+    return false;
+#endif
+}
+
+bool co_under_analysis(void)
+{
+    return co_under_valgrind() || co_under_tsan();
+}
+
+void co_unchecked(const void *addr, size_t len)
+{
+#ifdef HAVE_VALGRIND_HELGRIND_H
+    VALGRIND_HG_DISABLE_CHECKING(addr, len);
+#else
+    (void)addr;
+    (void)len;
+#endif
+}
+
+/* ThreadSanitizer gets the annotation too: when the library is not
+ * instrumented, its atomics are invisible to TSan. */
+void co_happens_before(const void *obj)
+{
+#ifdef HAVE_VALGRIND_HELGRIND_H
+    ANNOTATE_HAPPENS_BEFORE(obj);
+#endif
+#ifdef CO_TSAN_HOOKS
+    if (AnnotateHappensBefore != NULL) {
+        AnnotateHappensBefore(__FILE__, __LINE__, obj);
+    }
+#endif
+    (void)obj;
+}
+
+void co_happens_after(const void *obj)
+{
+#ifdef HAVE_VALGRIND_HELGRIND_H
+    ANNOTATE_HAPPENS_AFTER(obj);
+#endif
+#ifdef CO_TSAN_HOOKS
+    if (AnnotateHappensAfter != NULL) {
+        AnnotateHappensAfter(__FILE__, __LINE__, obj);
+    }
+#endif
+    (void)obj;
+}
+
+void co_happens_forget(const void *obj)
+{
+#ifdef HAVE_VALGRIND_HELGRIND_H
+    ANNOTATE_HAPPENS_BEFORE_FORGET_ALL(obj);
+#else
+    (void)obj;
+#endif
+}
+
+static void tsan_blind_begin(void)
+{
+#ifdef CO_TSAN_HOOKS
+    if (AnnotateIgnoreSyncBegin != NULL) {
+        AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
+        AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+        AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+    }
+#endif
+}
+
+static void tsan_blind_end(void)
+{
+#ifdef CO_TSAN_HOOKS
+    if (AnnotateIgnoreSyncBegin != NULL) {
+        AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+        AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+        AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
+    }
+#endif
+}
+
+/* Enough to cover a holder that is running on another CPU; past that it
+ * has most likely been preempted, and spinning on only delays it. */
+#define CO_SPINS_BEFORE_YIELD 100
+
+void co_quiet_lock(struct co_quiet_lock *lock)
+{
+    unsigned spins = 0;
+
+    co_unchecked(lock, sizeof(*lock));
+    tsan_blind_begin();
+    while (atomic_exchange_explicit(&lock->held, 1, memory_order_acquire) != 0) {
+        while (atomic_load_explicit(&lock->held, memory_order_relaxed) != 0) {
+            if (++spins >= CO_SPINS_BEFORE_YIELD) {
+                sched_yield();
+            }
+        }
+    }
+}
+
+void co_quiet_unlock(struct co_quiet_lock *lock)
+{
+    atomic_store_explicit(&lock->held, 0, memory_order_release);
+    tsan_blind_end();
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Passing control between threads: every switch posts an action to the
+ * baton of the thread that runs next and waits on the baton of the thread
+ * that stops (coroutine-int.h). The baton's mutex is the only thing the
+ * two sides share, so the tools see exactly one edge per switch.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+
+#include "coroutine-int.h"
+
+_Thread_local jmp_buf *co_stop_target;
+
+void co_baton_init(struct co_baton *baton)
+{
+    CO_PTHREAD(pthread_mutex_init(&baton->lock, NULL));
+    CO_PTHREAD(pthread_cond_init(&baton->cond, NULL));
+    baton->action = CO_ACT_NONE;
+    /* helgrind and DRD follow the mutex and the condition variable through
+     * their pthread wrappers; the bytes inside belong to libc, which writes
+     * them around the points where the tools record the synchronisation
+     * (the owner word after an unlock's release, say). The predicate is
+     * only touched under the mutex, but its first reader may be a thread
+     * that nothing orders after this initialisation (one the spawner
+     * started): the edge that matters is the post's, which the mutex
+     * carries. */
+    co_unchecked(baton, sizeof(*baton));
+}
+
+void co_baton_destroy(struct co_baton *baton)
+{
+    CO_PTHREAD(pthread_cond_destroy(&baton->cond));
+    CO_PTHREAD(pthread_mutex_destroy(&baton->lock));
+}
+
+void co_baton_post(struct co_baton *to, enum co_action act)
+{
+    CO_PTHREAD(pthread_mutex_lock(&to->lock));
+    assert(to->action == CO_ACT_NONE);
+    to->action = act;
+    to->errno_value = errno;
+    /* Signal before unlocking: once the lock is released the woken side may
+     * run on and free what the baton lives in. */
+    CO_PTHREAD(pthread_cond_signal(&to->cond));
+    CO_PTHREAD(pthread_mutex_unlock(&to->lock));
+}
+
+enum co_action co_baton_wait(struct co_baton *self)
+{
+    enum co_action act;
+    int errno_value;
+
+    CO_PTHREAD(pthread_mutex_lock(&self->lock));
+    while (self->action == CO_ACT_NONE) {
+        CO_PTHREAD(pthread_cond_wait(&self->cond, &self->lock));
+    }
+    act = self->action;
+    errno_value = self->errno_value;
+    self->action = CO_ACT_NONE;
+    CO_PTHREAD(pthread_mutex_unlock(&self->lock));
+
+    if (act == CO_ACT_STOP) {
+        assert(co_stop_target != NULL);
+        longjmp(*co_stop_target, 1);
+    }
+    errno = errno_value;
+    return act;
+}
+
+enum co_action co_switch(struct co_baton *self, struct co_baton *to,
+                         enum co_action act)
+{
+    int cancel_state;
+
+    /* pthread_cond_wait() is a cancellation point, but a switch must not be
+     * one: a thread cancelled while its coroutine runs would leave with the
+     * chain half-way. The cancellation takes effect after the switch, at the
+     * caller's next cancellation point, as it would on one thread. */
+    CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state));
+    co_baton_post(to, act);
+    act = co_baton_wait(self);
+    CO_PTHREAD(pthread_setcancelstate(cancel_state, NULL));
+    return act;
+}

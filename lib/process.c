@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The process's events: the library being loaded, fork() and exit.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "coroutine-int.h"
+
+#ifndef __GNUC__
+#error "cothread registers its fork and exit handlers from a constructor (__attribute__((constructor)))"
+#endif
+
+/*
+ * Process exit. Suspended and never-entered coroutines are abandoned as
+ * stack switching would abandon them, but their threads are unwound (a
+ * jump back to the worker's start) and joined, so that no tool reports a
+ * leak. When exit() is called inside a coroutine, the coroutines waiting on
+ * it in its chain of enters are parked too and get the same treatment.
+ * Coroutines running in other threads' chains cannot be stopped safely and
+ * are left alone.
+ */
+static void on_exit_stop_threads(void)
+{
+    co_workers_stop_for_exit(co_claim_for_exit, co_current);
+    co_leader_exit();
+}
+
+/* fork() must not copy the bookkeeping in the middle of a change. */
+static void on_fork_prepare(void)
+{
+    co_settings_fork_prepare();
+    co_workers_fork_prepare();
+}
+
+static void on_fork_parent(void)
+{
+    co_workers_fork_parent();
+    co_settings_fork_parent();
+}
+
+static void on_fork_child(void)
+{
+    co_workers_fork_child();
+    co_settings_fork_child();
+    co_after_fork_child();
+}
+
+/* At load time the process (or dlopen()) is still single-threaded as far as
+ * the library is concerned: no fork() can be half-way through when the fork
+ * handlers appear, and the application's own exit handlers, registered
+ * later, run before ours and may still use coroutines. */
+__attribute__((constructor)) static void on_load(void)
+{
+    co_leaders_init();
+    co_workers_init(co_run);
+    CO_PTHREAD(pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child));
+    if (atexit(on_exit_stop_threads) != 0) {
+        co_die("coroutine backend", "cannot register the exit handler (atexit)");
+    }
+}

@@ -1,0 +1,664 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Workers: the threads that run coroutine bodies. This file owns their
+ * creation, the registry of all of them (for exit and fork), the pool of
+ * idle ones, and the public calls that change the stack and pool sizes.
+ *
+ * Nothing here may order two application threads in the analysis tools'
+ * eyes: the registry sits behind a quiet lock, and under the tools the pool
+ * is off by default (settings.c), so no thread runs two threads'
+ * coroutines one after the other. Under helgrind and DRD, threads are
+ * also created by a spawner thread of the library's own rather than by the
+ * application thread that asks for a coroutine: glibc's pthread_create()
+ * takes a lock of its own (the one guarding thread-local storage setup)
+ * that helgrind and DRD see, and every thread that created a coroutine
+ * would be ordered after every other that did so before.
+ */
+#include "config.h"
+
+#ifdef HAVE_PTHREAD_SETNAME_NP
+#define _GNU_SOURCE 1
+#endif
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__linux__) && defined(HAVE_SYS_PRCTL_H)
+#include <sys/prctl.h>
+#define HAVE_FUTEX_HASH_PRCTL 1
+#ifndef PR_FUTEX_HASH
+#define PR_FUTEX_HASH 78
+#define PR_FUTEX_HASH_SET_SLOTS 1
+#define PR_FUTEX_HASH_GET_SLOTS 2
+#endif
+#endif
+
+#include "coroutine-int.h"
+
+#define CO_THREAD_NAME "coroutine"
+
+static void (*run_coroutine)(Coroutine *);
+/* Changed only in a fork() child while it has one thread. */
+static unsigned fork_generation;
+static sigset_t worker_sigmask;     /* every asynchronous signal blocked */
+static pthread_key_t worker_key;    /* set while a thread is a worker */
+
+static struct {
+    struct co_quiet_lock lock;
+    struct co_worker *all;          /* the registry */
+    struct co_worker *idle;         /* the pool */
+    unsigned idle_count;
+    size_t live_count;              /* handed out and not yet put back */
+    bool exiting;
+    unsigned long futex_slots;      /* private futex hash size, 0: leave it */
+} reg = { .futex_slots = 1 };
+
+static void reg_lock(void)
+{
+    co_quiet_lock(&reg.lock);
+    co_unchecked(&reg, sizeof(reg));
+}
+
+static void reg_unlock(void)
+{
+    co_quiet_unlock(&reg.lock);
+}
+
+/* The worker thread */
+
+static void thread_set_name(void)
+{
+#ifdef HAVE_PTHREAD_SETNAME_NP
+    (void)pthread_setname_np(pthread_self(), CO_THREAD_NAME);
+#endif
+}
+
+/* A worker thread leaving by any way but a CO_ACT_STOP (pthread_exit() or
+ * cancellation in a coroutine body) would leave its caller waiting
+ * forever. */
+static void on_worker_exit(void *worker)
+{
+    (void)worker;
+    co_die("pthread_exit", "called inside a coroutine (or its thread was "
+                           "cancelled): the coroutine's caller would wait forever");
+}
+
+static void *worker_main(void *arg)
+{
+    struct co_worker *w = arg;
+    jmp_buf stop;
+    bool reused = false;
+
+    CO_PTHREAD(pthread_setspecific(worker_key, w));
+    thread_set_name();
+    if (setjmp(stop) != 0) {
+        CO_PTHREAD(pthread_setspecific(worker_key, NULL));
+        return NULL;
+    }
+    co_stop_target = &stop;
+    for (;;) {
+        /* Waiting for the next coroutine is no cancellation point either. */
+        CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL));
+        enum co_action act = co_baton_wait(&w->baton);
+        assert(act == CO_ACT_ENTER);
+        (void)act;
+        if (reused) {
+            /* Start like a fresh thread, whatever the last body changed. */
+            CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &worker_sigmask, NULL));
+            CO_PTHREAD(pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, NULL));
+            thread_set_name();
+        }
+        CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL));
+        run_coroutine(&w->co);
+        reused = true;
+    }
+}
+
+/* Starts w's thread; returns 0 or pthread_create()'s error. Whoever calls
+ * this is ordered before the thread in the tools' eyes. */
+static int thread_start(struct co_worker *w, size_t stack_size, pthread_t *thread)
+{
+    pthread_attr_t attr;
+    sigset_t saved;
+    int err;
+
+    CO_PTHREAD(pthread_attr_init(&attr));
+    err = pthread_attr_setstacksize(&attr, stack_size);
+    if (err == 0) {
+        /* The new thread inherits the mask: no signal can land on it before
+         * it could block them itself. */
+        CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &worker_sigmask, &saved));
+        err = pthread_create(thread, &attr, worker_main, w);
+        CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &saved, NULL));
+    }
+    CO_PTHREAD(pthread_attr_destroy(&attr));
+    return err;
+}
+
+/*
+ * The spawner (under helgrind and DRD only). Requests and replies travel through
+ * pipes, which helgrind and DRD do not take for synchronisation, so the
+ * spawner's view of time never includes an application thread's: the
+ * threads it creates start ordered after nothing of the application. The
+ * turn pipe holds one byte, the right to the next request and reply.
+ */
+struct spawn_request {
+    struct co_worker *worker;       /* NULL: leave */
+    size_t stack_size;
+};
+
+struct spawn_reply {
+    int err;
+    pthread_t thread;
+};
+
+static struct {
+    atomic_bool running;
+    int request[2], reply[2], turn[2];
+    pthread_t thread;
+} spawner;
+
+static void pipe_io(bool reading, int fd, void *buf, size_t len)
+{
+    char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = reading ? read(fd, p, len) : write(fd, p, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            co_pthread_check(n < 0 ? errno : EPIPE, "the spawner's pipe");
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static void *spawner_main(void *arg)
+{
+    struct spawn_request req;
+    (void)arg;
+
+    for (;;) {
+        struct spawn_reply reply;
+
+        memset(&reply, 0, sizeof(reply));   /* padding goes down the pipe */
+        pipe_io(true, spawner.request[0], &req, sizeof(req));
+        if (req.worker == NULL) {
+            return NULL;
+        }
+        reply.err = thread_start(req.worker, req.stack_size, &reply.thread);
+        pipe_io(false, spawner.reply[1], &reply, sizeof(reply));
+    }
+}
+
+static bool open_pipe(int fds[2])
+{
+    if (pipe(fds) != 0) {
+        return false;
+    }
+    (void)fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    (void)fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    return true;
+}
+
+static void close_pipe(int fds[2])
+{
+    (void)close(fds[0]);
+    (void)close(fds[1]);
+}
+
+/* Without a spawner (no pipes, no thread), threads are created by whoever
+ * asks: correct, only more ordered in the tools' eyes. */
+static void spawner_start(void)
+{
+    sigset_t all, saved;
+    char token = 0;
+    int err;
+
+    co_unchecked(&spawner, sizeof(spawner));
+    if (!open_pipe(spawner.request)) {
+        return;
+    }
+    if (!open_pipe(spawner.reply)) {
+        close_pipe(spawner.request);
+        return;
+    }
+    if (!open_pipe(spawner.turn)) {
+        close_pipe(spawner.request);
+        close_pipe(spawner.reply);
+        return;
+    }
+    pipe_io(false, spawner.turn[1], &token, 1);
+    sigfillset(&all);
+    CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &all, &saved));
+    err = pthread_create(&spawner.thread, NULL, spawner_main, NULL);
+    CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &saved, NULL));
+    if (err != 0) {
+        close_pipe(spawner.request);
+        close_pipe(spawner.reply);
+        close_pipe(spawner.turn);
+        return;
+    }
+    atomic_store(&spawner.running, true);
+}
+
+static void spawner_stop(void)
+{
+    struct spawn_request req = { NULL, 0 };
+    char token;
+
+    if (!atomic_load(&spawner.running)) {
+        return;
+    }
+    pipe_io(true, spawner.turn[0], &token, 1);
+    atomic_store(&spawner.running, false);
+    pipe_io(false, spawner.request[1], &req, sizeof(req));
+    CO_PTHREAD(pthread_join(spawner.thread, NULL));
+    close_pipe(spawner.request);
+    close_pipe(spawner.reply);
+    close_pipe(spawner.turn);
+}
+
+static int spawn(struct co_worker *w, size_t stack_size)
+{
+    struct spawn_request req = { w, stack_size };
+    struct spawn_reply reply;
+    char token;
+
+    if (!atomic_load(&spawner.running)) {
+        return thread_start(w, stack_size, &w->thread);
+    }
+    pipe_io(true, spawner.turn[0], &token, 1);
+    pipe_io(false, spawner.request[1], &req, sizeof(req));
+    pipe_io(true, spawner.reply[0], &reply, sizeof(reply));
+    pipe_io(false, spawner.turn[1], &token, 1);
+    if (reply.err == 0) {
+        w->thread = reply.thread;
+    }
+    return reply.err;
+}
+
+/* Registry and pool; callers hold the lock. */
+
+static void registry_add(struct co_worker *w)
+{
+    w->links.prev = NULL;
+    w->links.next = reg.all;
+    if (reg.all != NULL) {
+        reg.all->links.prev = w;
+    }
+    reg.all = w;
+}
+
+static void registry_remove(struct co_worker *w)
+{
+    if (w->links.prev != NULL) {
+        w->links.prev->links.next = w->links.next;
+    } else {
+        reg.all = w->links.next;
+    }
+    if (w->links.next != NULL) {
+        w->links.next->links.prev = w->links.prev;
+    }
+}
+
+static void idle_push(struct co_worker *w)
+{
+    w->links.idle = true;
+    w->links.next_idle = reg.idle;
+    reg.idle = w;
+    reg.idle_count++;
+}
+
+static struct co_worker *idle_pop(void)
+{
+    struct co_worker *w = reg.idle;
+
+    if (w != NULL) {
+        reg.idle = w->links.next_idle;
+        reg.idle_count--;
+        w->links.idle = false;
+    }
+    return w;
+}
+
+/* Tells a parked worker to leave and waits for it. The join must not be
+ * where a cancellation of the caller lands (it would leave the thread
+ * running and the object half-freed). */
+static void stop_and_join(struct co_worker *w)
+{
+    int cancel_state;
+
+    co_baton_post(&w->baton, CO_ACT_STOP);
+    CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state));
+    CO_PTHREAD(pthread_join(w->thread, NULL));
+    CO_PTHREAD(pthread_setcancelstate(cancel_state, NULL));
+}
+
+static void worker_free(struct co_worker *w)
+{
+    co_baton_destroy(&w->baton);
+    /* The next object at this address is another coroutine: it must not
+     * inherit the edges of this one's yields. */
+    co_happens_forget(&w->co.state);
+    free(w);
+}
+
+static void stop_and_free_list(struct co_worker *list)
+{
+    while (list != NULL) {
+        struct co_worker *w = list;
+        list = w->links.next_idle;
+        stop_and_join(w);
+        worker_free(w);
+    }
+}
+
+/*
+ * Detaches the idle workers above the cap or with a stack size no longer
+ * wanted, and returns them for stop_and_free_list() once the lock is
+ * released: a thread that leaves runs the application's thread-key
+ * destructors, which may call back into cothread.
+ */
+static struct co_worker *pool_trim_locked(unsigned pool_size, size_t stack_size)
+{
+    struct co_worker *kept = NULL, *dropped = NULL;
+    struct co_worker *w;
+
+    reg.idle_count = 0;
+    while ((w = reg.idle) != NULL) {
+        reg.idle = w->links.next_idle;
+        if (reg.idle_count < pool_size && w->stack_size == stack_size) {
+            w->links.next_idle = kept;
+            kept = w;
+            reg.idle_count++;
+        } else {
+            w->links.idle = false;
+            registry_remove(w);
+            w->links.next_idle = dropped;
+            dropped = w;
+        }
+    }
+    reg.idle = kept;
+    return dropped;
+}
+
+static void pool_trim(void)
+{
+    unsigned pool_size = co_settings_pool_size();
+    size_t stack_size = co_settings_stack_size();
+    struct co_worker *dropped;
+
+    reg_lock();
+    dropped = pool_trim_locked(pool_size, stack_size);
+    reg_unlock();
+    stop_and_free_list(dropped);
+}
+
+/*
+ * Linux 6.16 gave each process a private futex hash table sized for a few
+ * waiters per CPU. Every parked coroutine waits on a futex of its own, so
+ * with thousands of them parked each wake-up walks a long hash chain and a
+ * switch gets slower with every suspended coroutine. Keep the table at least
+ * as large as the number of coroutine threads. It is only ever grown, and
+ * left alone when the process uses the global table (which the application
+ * may have chosen) or the kernel refuses the call (older kernels).
+ * Returns the table size now known, or 0 to stop trying.
+ */
+static unsigned long futex_hash_fit(size_t threads)
+{
+#ifdef HAVE_FUTEX_HASH_PRCTL
+    /* Older kernels (and qemu-user) refuse the call with EINVAL: creating a
+     * coroutine must not change errno. */
+    int saved_errno = errno;
+    unsigned long want = 16;
+    unsigned long slots = 0;
+    int now = prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_GET_SLOTS, 0, 0, 0);
+
+    while (want < 2 * threads) {
+        want *= 2;
+    }
+    if (now > 0 && (unsigned long)now >= threads) {
+        slots = (unsigned long)now;
+    } else if (now > 0 && prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, want, 0, 0) == 0) {
+        slots = want;
+    }
+    errno = saved_errno;
+    return slots;
+#else
+    (void)threads;
+    return 0;
+#endif
+}
+
+static void futex_hash_refit(void)
+{
+    size_t threads;
+    bool refit;
+
+    reg_lock();
+    threads = reg.live_count + reg.idle_count;
+    refit = reg.futex_slots != 0 && threads > reg.futex_slots;
+    reg_unlock();
+    if (refit) {
+        unsigned long slots = futex_hash_fit(threads);
+        reg_lock();
+        reg.futex_slots = slots;
+        reg_unlock();
+    }
+}
+
+/* The calls coroutine.c and process.c use */
+
+void co_workers_init(void (*run)(Coroutine *))
+{
+    static const int synchronous[] = {
+        SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
+    };
+
+    run_coroutine = run;
+    sigfillset(&worker_sigmask);
+    for (size_t i = 0; i < sizeof(synchronous) / sizeof(synchronous[0]); i++) {
+        sigdelset(&worker_sigmask, synchronous[i]);
+    }
+    CO_PTHREAD(pthread_key_create(&worker_key, on_worker_exit));
+    if (co_under_helgrind_or_drd()) {
+        spawner_start();
+    }
+}
+
+struct co_worker *co_worker_get(int *err)
+{
+    size_t stack_size = co_settings_stack_size();
+    struct co_worker *w;
+
+    reg_lock();
+    w = idle_pop();
+    if (w != NULL) {
+        reg.live_count++;
+        reg_unlock();
+        return w;
+    }
+    reg_unlock();
+
+    w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        *err = ENOMEM;
+        return NULL;
+    }
+    /* Bookkeeping that crosses threads behind the quiet lock, or that the
+     * exit handler reads in whatever thread calls exit(). */
+    co_unchecked(&w->links, sizeof(w->links));
+    co_unchecked(&w->thread, sizeof(w->thread));
+    co_unchecked(&w->stack_size, sizeof(w->stack_size));
+    w->stack_size = stack_size;
+    co_baton_init(&w->baton);
+    w->fork_generation = fork_generation;
+    *err = spawn(w, stack_size);
+    if (*err != 0) {
+        co_baton_destroy(&w->baton);
+        free(w);
+        return NULL;
+    }
+
+    reg_lock();
+    registry_add(w);
+    reg.live_count++;
+    reg_unlock();
+    futex_hash_refit();
+    return w;
+}
+
+void co_worker_put(struct co_worker *w)
+{
+    unsigned pool_size = co_settings_pool_size();
+    size_t stack_size = co_settings_stack_size();
+    bool keep;
+
+    reg_lock();
+    reg.live_count--;
+    keep = !reg.exiting && reg.idle_count < pool_size &&
+           w->stack_size == stack_size;
+    if (keep) {
+        idle_push(w);
+    } else {
+        registry_remove(w);
+    }
+    reg_unlock();
+    if (!keep) {
+        stop_and_join(w);
+        worker_free(w);
+    }
+}
+
+bool co_worker_is_stale(const struct co_worker *w)
+{
+    return w->fork_generation != fork_generation;
+}
+
+size_t co_workers_live(void)
+{
+    size_t n;
+
+    reg_lock();
+    n = reg.live_count;
+    reg_unlock();
+    return n;
+}
+
+/*
+ * Process exit. Every idle worker, and every worker whose coroutine claim()
+ * accepts, is claimed under the lock first, then stopped and joined: a
+ * thread that leaves runs key destructors, which may call cothread. The
+ * objects stay allocated and registered (reachable): a handle used after
+ * this, from a later exit handler or another thread, meets CO_STOPPED or
+ * CO_FINISHED and a message, not freed memory.
+ */
+void co_workers_stop_for_exit(bool (*claim)(Coroutine *, const Coroutine *),
+                              const Coroutine *self)
+{
+    struct co_worker *stopping = NULL;
+
+    reg_lock();
+    reg.exiting = true;
+    for (struct co_worker *w = reg.all; w != NULL; w = w->links.next) {
+        if (co_worker_is_stale(w)) {
+            continue;
+        }
+        if (w->links.idle || claim(&w->co, self)) {
+            w->links.idle = false;
+            w->links.next_idle = stopping;
+            stopping = w;
+        }
+    }
+    reg.idle = NULL;
+    reg.idle_count = 0;
+    reg_unlock();
+
+    while (stopping != NULL) {
+        struct co_worker *w = stopping;
+        stopping = w->links.next_idle;
+        stop_and_join(w);
+    }
+    spawner_stop();
+}
+
+/*
+ * fork(): only the forking thread exists in the child. Workers from before
+ * the fork stay registered (reachable, never freed) but belong to an older
+ * generation, so entering their coroutines fails with a message; the pool
+ * is emptied. A spawner is started afresh in the child, while its only
+ * thread is the one that forked.
+ */
+void co_workers_fork_prepare(void)
+{
+    reg_lock();
+}
+
+void co_workers_fork_parent(void)
+{
+    reg_unlock();
+}
+
+void co_workers_fork_child(void)
+{
+    fork_generation++;
+    reg.idle = NULL;
+    reg.idle_count = 0;
+    reg.live_count = 0;
+    reg.futex_slots = 1;
+    reg_unlock();
+    if (atomic_load(&spawner.running)) {
+        atomic_store(&spawner.running, false);
+        close_pipe(spawner.request);
+        close_pipe(spawner.reply);
+        close_pipe(spawner.turn);
+        spawner_start();
+    }
+}
+
+/* The tunables' public calls */
+
+int cothread_set_stack_size(size_t bytes)
+{
+    if (bytes < co_stack_size_min() || bytes > CO_STACK_SIZE_MAX) {
+        return EINVAL;
+    }
+    co_settings_set_stack_size(bytes);
+    pool_trim();
+    return 0;
+}
+
+size_t cothread_get_stack_size(void)
+{
+    return co_settings_stack_size();
+}
+
+size_t cothread_stack_size_min(void)
+{
+    return co_stack_size_min();
+}
+
+int cothread_set_pool_size(unsigned n)
+{
+    if (n > CO_POOL_SIZE_MAX) {
+        return EINVAL;
+    }
+    co_settings_set_pool_size(n);
+    pool_trim();
+    return 0;
+}
+
+unsigned cothread_get_pool_size(void)
+{
+    return co_settings_pool_size();
+}
