@@ -181,11 +181,21 @@ COTHREAD_API bool qemu_in_coroutine(void);
  *
  * Returns true while the coroutine runs or waits for a coroutine it entered,
  * false after qemu_coroutine_create() and while it is suspended in
- * qemu_coroutine_yield(). A leader counts as entered: its thread is running.
- * The answer is exact only when the caller is ordered with the coroutine's
- * switches (for example, it is in the same chain of enters).
+ * qemu_coroutine_yield() or waiting on a lock or queue. A leader is never
+ * entered (as in QEMU, where a leader has no caller). The answer is exact
+ * only when the caller is ordered with the coroutine's switches (for
+ * example, it is in the same chain of enters).
  */
 COTHREAD_API bool qemu_coroutine_entered(Coroutine *co);
+
+/*
+ * qemu_coroutine_enter_if_inactive - enter co, with a NULL opaque, unless
+ * qemu_coroutine_entered(co) says it is running.
+ *
+ * Misuse: as qemu_coroutine_enter(); a leader is never entered, so passing
+ * one aborts.
+ */
+COTHREAD_API void qemu_coroutine_enter_if_inactive(Coroutine *co);
 
 /*
  * cothread_try_create - qemu_coroutine_create() for callers that can cope
@@ -252,6 +262,174 @@ COTHREAD_API int cothread_set_pool_size(unsigned n);
 
 /* The current cap on idle pooled threads. Thread-safe. */
 COTHREAD_API unsigned cothread_get_pool_size(void);
+
+/*
+ * Coroutine locks and queues
+ * --------------------------
+ * CoQueue, CoMutex and CoRwlock make coroutines wait for each other. The
+ * types are complete so that they can be embedded in other structures; an
+ * all-zero object is a valid, empty and unlocked one, and there is no
+ * destroy call. Their fields belong to cothread.
+ *
+ * Waking up. A coroutine woken from inside a coroutine (by
+ * qemu_co_queue_next(), qemu_co_queue_restart_all(), or an unlock that
+ * hands a lock over) does not run at once: the waker runs on, and the
+ * woken coroutine runs when the waker yields or finishes, entered by the
+ * same qemu_coroutine_enter() call that entered the waker, before that call
+ * returns. Several wake-ups run in the order they were issued; wake-ups
+ * issued by a woken coroutine run before the waker's next one. A wake-up
+ * from outside any coroutine (qemu_co_enter_next(), or qemu_co_queue_next()
+ * on an application thread) runs the waiter at once and returns when it
+ * yields or finishes.
+ *
+ * Threads. Coroutines of different threads' chains may share a lock or a
+ * queue. A waiter woken by a coroutine of another thread's chain runs in
+ * the waker's chain (its next yield returns there). A wake-up may reach a
+ * waiter that is still on its way into its wait on another thread: the
+ * wake-up then waits for it to get there, and is never lost.
+ *
+ * Misuse (each aborts with a message): waiting or locking outside a
+ * coroutine; unlocking a CoMutex the calling coroutine does not hold, or a
+ * CoRwlock it holds in no mode; locking a CoMutex it already holds (which
+ * would wait forever); finishing a coroutine that holds a CoMutex or a
+ * CoRwlock; entering with qemu_coroutine_enter() a coroutine that waits on
+ * a queue or lock and has been woken, but has not run yet.
+ *
+ * The analysis tools see a CoMutex and a CoRwlock as locks held by the
+ * coroutine's thread: helgrind and ThreadSanitizer report lock-order
+ * inversions between them, and a lock orders only the coroutines that use
+ * it.
+ */
+
+/* A spinlock word: cothread's own, in the structures below. */
+struct cothread_lock_word {
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_ATOMICS__)
+    _Atomic int held_;
+#else
+    int held_;          /* same size and alignment as the atomic int */
+#endif
+};
+
+typedef struct CoQueue {
+    struct cothread_lock_word lock_;
+    Coroutine *head_, *tail_;
+} CoQueue;
+
+typedef struct CoMutex {
+    char tool_id_;          /* never written: the lock's address for the tools */
+    struct cothread_lock_word lock_;
+    Coroutine *holder_;
+    Coroutine *head_, *tail_;
+} CoMutex;
+
+typedef struct CoRwlock {
+    char tool_id_;          /* never written: the lock's address for the tools */
+    struct cothread_lock_word lock_;
+    unsigned readers_;      /* coroutines holding it for reading */
+    Coroutine *writer_;     /* the coroutine holding it for writing */
+    Coroutine *head_, *tail_;
+} CoRwlock;
+
+/* qemu_co_queue_init - make queue empty. Same as zero-filling it. */
+COTHREAD_API void qemu_co_queue_init(CoQueue *queue);
+
+/*
+ * qemu_co_queue_wait - wait in queue until woken.
+ *
+ * Two spellings: qemu_co_queue_wait(queue), and qemu_co_queue_wait(queue,
+ * mutex), which unlocks the CoMutex mutex (held by the caller) once the
+ * caller is in the queue, and locks it again before returning. The caller
+ * is suspended: control goes back to whoever entered it last, and returns
+ * here when a wake-up runs it (see "Waking up").
+ *
+ * Misuse: outside a coroutine; with a mutex the caller does not hold.
+ */
+#define qemu_co_queue_wait(...) \
+    cothread_co_queue_wait(COTHREAD_ARG1_(__VA_ARGS__, ~), \
+                           COTHREAD_ARG2_(__VA_ARGS__, NULL, ~))
+#define COTHREAD_ARG1_(a, ...) a
+#define COTHREAD_ARG2_(a, b, ...) b
+/* What qemu_co_queue_wait() calls; mutex may be NULL. */
+COTHREAD_API void coroutine_fn cothread_co_queue_wait(CoQueue *queue, CoMutex *mutex);
+
+/*
+ * qemu_co_queue_next - wake the coroutine that has waited longest.
+ * Returns whether there was one. From inside a coroutine the woken one
+ * runs later (see "Waking up"); from an application thread, at once.
+ */
+COTHREAD_API bool qemu_co_queue_next(CoQueue *queue);
+
+/* qemu_co_queue_restart_all - wake every waiter, oldest first. */
+COTHREAD_API void qemu_co_queue_restart_all(CoQueue *queue);
+
+/*
+ * qemu_co_enter_next - wake the oldest waiter and, outside a coroutine, run
+ * it now: returns when it yields or finishes. Returns whether there was
+ * one. Inside a coroutine it is qemu_co_queue_next().
+ */
+COTHREAD_API bool qemu_co_enter_next(CoQueue *queue);
+
+/* qemu_co_queue_empty - whether no coroutine waits in queue. */
+COTHREAD_API bool qemu_co_queue_empty(CoQueue *queue);
+
+/* qemu_co_mutex_init - make mutex unlocked. Same as zero-filling it. */
+COTHREAD_API void qemu_co_mutex_init(CoMutex *mutex);
+
+/*
+ * qemu_co_mutex_lock - lock mutex for the calling coroutine.
+ *
+ * If another coroutine holds it, the caller waits (suspended) in line:
+ * each unlock hands the mutex to the coroutine that has waited longest, so
+ * a coroutine that comes later never takes it first. It is not recursive.
+ *
+ * Misuse: outside a coroutine; when the caller already holds mutex.
+ */
+COTHREAD_API void coroutine_fn qemu_co_mutex_lock(CoMutex *mutex);
+
+/*
+ * qemu_co_mutex_unlock - unlock mutex, handing it to the oldest waiter, if
+ * any, which runs later (see "Waking up").
+ *
+ * Misuse: when the calling coroutine does not hold mutex.
+ */
+COTHREAD_API void coroutine_fn qemu_co_mutex_unlock(CoMutex *mutex);
+
+/* qemu_co_rwlock_init - make lock unlocked. Same as zero-filling it. */
+COTHREAD_API void qemu_co_rwlock_init(CoRwlock *lock);
+
+/*
+ * qemu_co_rwlock_rdlock / qemu_co_rwlock_wrlock - lock for reading (shared
+ * with other readers) or for writing (exclusive).
+ *
+ * Fair: coroutines get the lock in the order they asked for it, so a
+ * waiting writer holds back readers that come after it; readers next to
+ * each other in line get it together.
+ *
+ * Misuse: outside a coroutine.
+ */
+COTHREAD_API void coroutine_fn qemu_co_rwlock_rdlock(CoRwlock *lock);
+COTHREAD_API void coroutine_fn qemu_co_rwlock_wrlock(CoRwlock *lock);
+
+/*
+ * qemu_co_rwlock_unlock - release the lock the caller holds, in either
+ * mode, and hand it on to the next in line.
+ *
+ * Misuse: when the caller holds no CoRwlock.
+ */
+COTHREAD_API void coroutine_fn qemu_co_rwlock_unlock(CoRwlock *lock);
+
+/*
+ * qemu_co_rwlock_upgrade - from reading to writing. The read lock is given
+ * up first; the caller then waits until the other readers are gone, and
+ * behind any writer that was already in line (that writer goes first).
+ */
+COTHREAD_API void coroutine_fn qemu_co_rwlock_upgrade(CoRwlock *lock);
+
+/*
+ * qemu_co_rwlock_downgrade - from writing to reading, without letting go:
+ * the readers waiting at the front of the line get the lock too.
+ */
+COTHREAD_API void coroutine_fn qemu_co_rwlock_downgrade(CoRwlock *lock);
 
 #ifdef __cplusplus
 }

@@ -38,6 +38,13 @@ void AnnotateIgnoreWritesBegin(const char *file, int line) __attribute__((weak))
 void AnnotateIgnoreWritesEnd(const char *file, int line) __attribute__((weak));
 void AnnotateHappensBefore(const char *file, int line, const volatile void *obj)
     __attribute__((weak));
+void __tsan_mutex_pre_lock(void *addr, unsigned flags) __attribute__((weak));
+void __tsan_mutex_post_lock(void *addr, unsigned flags, int recursion)
+    __attribute__((weak));
+int __tsan_mutex_pre_unlock(void *addr, unsigned flags) __attribute__((weak));
+void __tsan_mutex_post_unlock(void *addr, unsigned flags) __attribute__((weak));
+/* The flag of <sanitizer/tsan_interface.h> for a shared (read) lock. */
+#define CO_TSAN_MUTEX_READ_LOCK (1u << 3)
 void AnnotateHappensAfter(const char *file, int line, const volatile void *obj)
     __attribute__((weak));
 #endif
@@ -160,14 +167,14 @@ static void tsan_blind_end(void)
  * has most likely been preempted, and spinning on only delays it. */
 #define CO_SPINS_BEFORE_YIELD 100
 
-void co_quiet_lock(struct co_quiet_lock *lock)
+void co_quiet_lock(struct cothread_lock_word *lock)
 {
     unsigned spins = 0;
 
     co_unchecked(lock, sizeof(*lock));
     tsan_blind_begin();
-    while (atomic_exchange_explicit(&lock->held, 1, memory_order_acquire) != 0) {
-        while (atomic_load_explicit(&lock->held, memory_order_relaxed) != 0) {
+    while (atomic_exchange_explicit(&lock->held_, 1, memory_order_acquire) != 0) {
+        while (atomic_load_explicit(&lock->held_, memory_order_relaxed) != 0) {
             if (++spins >= CO_SPINS_BEFORE_YIELD) {
                 sched_yield();
             }
@@ -175,8 +182,75 @@ void co_quiet_lock(struct co_quiet_lock *lock)
     }
 }
 
-void co_quiet_unlock(struct co_quiet_lock *lock)
+void co_quiet_unlock(struct cothread_lock_word *lock)
 {
-    atomic_store_explicit(&lock->held, 0, memory_order_release);
+    atomic_store_explicit(&lock->held_, 0, memory_order_release);
     tsan_blind_end();
+}
+
+/*
+ * A coroutine lock is held by a coroutine, and a coroutine is a thread for
+ * its whole life: the tools can check it as they check a pthread lock
+ * (lock order, what it protects), which no stack-switching library can
+ * offer. Both calls come outside the lock's quiet lock, with the lock ours
+ * (acquired) or still ours (released).
+ */
+void co_lock_acquired(void *lock, bool write)
+{
+#ifdef HAVE_VALGRIND_HELGRIND_H
+    ANNOTATE_RWLOCK_ACQUIRED(lock, write);
+#endif
+#ifdef CO_TSAN_HOOKS
+    if (__tsan_mutex_pre_lock != NULL) {
+        unsigned flags = write ? 0 : CO_TSAN_MUTEX_READ_LOCK;
+        __tsan_mutex_pre_lock(lock, flags);
+        __tsan_mutex_post_lock(lock, flags, 0);
+    }
+#endif
+    (void)lock;
+    (void)write;
+}
+
+void co_lock_released(void *lock, bool write)
+{
+#ifdef HAVE_VALGRIND_HELGRIND_H
+    ANNOTATE_RWLOCK_RELEASED(lock, write);
+#endif
+#ifdef CO_TSAN_HOOKS
+    if (__tsan_mutex_pre_unlock != NULL) {
+        unsigned flags = write ? 0 : CO_TSAN_MUTEX_READ_LOCK;
+        (void)__tsan_mutex_pre_unlock(lock, flags);
+        __tsan_mutex_post_unlock(lock, flags);
+    }
+#endif
+    (void)lock;
+    (void)write;
+}
+
+/*
+ * The lock of a CoQueue, CoMutex or CoRwlock object: the same spinlock, but
+ * seen by every tool, since coroutines that share a lock object are
+ * ordered by it with stack switching too. C11 atomics carry the edge for
+ * an instrumented build; the annotations carry it for helgrind, DRD and
+ * ThreadSanitizer watching an uninstrumented library.
+ */
+void co_object_lock(struct cothread_lock_word *lock)
+{
+    unsigned spins = 0;
+
+    co_unchecked(lock, sizeof(*lock));
+    while (atomic_exchange_explicit(&lock->held_, 1, memory_order_acquire) != 0) {
+        while (atomic_load_explicit(&lock->held_, memory_order_relaxed) != 0) {
+            if (++spins >= CO_SPINS_BEFORE_YIELD) {
+                sched_yield();
+            }
+        }
+    }
+    co_happens_after(lock);
+}
+
+void co_object_unlock(struct cothread_lock_word *lock)
+{
+    co_happens_before(lock);
+    atomic_store_explicit(&lock->held_, 0, memory_order_release);
 }

@@ -5,6 +5,7 @@
  * this order, so there is no cycle between them:
  *
  *   process.c    load, fork and exit hooks
+ *   lock.c       CoQueue, CoMutex and CoRwlock
  *   coroutine.c  the public coroutine calls, leaders, the state machine
  *   worker.c     coroutine threads, the pool, the tunables' public calls
  *   handoff.c    batons: passing control from one thread to another
@@ -65,19 +66,25 @@ void co_unchecked(const void *addr, size_t len);
 void co_happens_before(const void *obj);
 void co_happens_after(const void *obj);
 void co_happens_forget(const void *obj);
+/* A coroutine lock seen by the tools as a lock held by the thread. */
+void co_lock_acquired(void *lock, bool write);
+void co_lock_released(void *lock, bool write);
 
 /*
  * A lock for the library's bookkeeping that orders nothing in the tools'
  * eyes: a spinlock on a C11 atomic (helgrind and DRD do not model atomics),
  * taken with ThreadSanitizer's synchronisation and accesses ignored. It is
  * only ever held for a few list operations: never across a call that
- * blocks, allocates or calls back into the application.
+ * blocks, allocates or calls back into the application. The word is
+ * declared in the public header (the coroutine locks embed one); a
+ * zero-filled one is unlocked.
  */
-struct co_quiet_lock {
-    atomic_int held;    /* a zero-filled lock is unlocked */
-};
-void co_quiet_lock(struct co_quiet_lock *lock);
-void co_quiet_unlock(struct co_quiet_lock *lock);
+void co_quiet_lock(struct cothread_lock_word *lock);
+void co_quiet_unlock(struct cothread_lock_word *lock);
+/* The same spinlock, seen as a lock by every tool: for the coroutine lock
+ * objects, which order the coroutines that share them and no others. */
+void co_object_lock(struct cothread_lock_word *lock);
+void co_object_unlock(struct cothread_lock_word *lock);
 
 /* settings.c: tunables, read from the environment on first use. */
 #define CO_STACK_SIZE_DEFAULT ((size_t)1 << 20)
@@ -109,22 +116,31 @@ enum co_action {
     CO_ACT_STOP,      /* leave the thread: process exit or pool trim */
 };
 
+/* Coroutines woken by the one that switches away, linked by wait_next:
+ * they travel with the switch to the thread that runs them next. */
+struct co_wakeups {
+    Coroutine *head, *tail;
+};
+
 struct co_baton {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     enum co_action action;  /* CO_ACT_NONE while the owner must wait */
     int errno_value;        /* the sender's errno, restored by the owner */
+    struct co_wakeups wakeups;
 };
 
 void co_baton_init(struct co_baton *baton);
 void co_baton_destroy(struct co_baton *baton);
-void co_baton_post(struct co_baton *to, enum co_action act);
+void co_baton_post(struct co_baton *to, enum co_action act,
+                   const struct co_wakeups *wakeups);
 /* Waits for a post; a CO_ACT_STOP never returns but jumps to the thread's
- * co_stop_target. Restores the poster's errno. */
-enum co_action co_baton_wait(struct co_baton *self);
-/* Post to one baton, wait on another; not a cancellation point. */
+ * co_stop_target. Restores the poster's errno; wakeups may be NULL. */
+enum co_action co_baton_wait(struct co_baton *self, struct co_wakeups *wakeups);
+/* Posts act and *wakeups to one baton, waits on another and returns what
+ * came, with the wake-ups received in *wakeups. Not a cancellation point. */
 enum co_action co_switch(struct co_baton *self, struct co_baton *to,
-                         enum co_action act);
+                         enum co_action act, struct co_wakeups *wakeups);
 extern _Thread_local jmp_buf *co_stop_target;
 
 /*
@@ -157,9 +173,28 @@ struct Coroutine {
     Coroutine *caller;            /* who entered us last, while running */
     struct co_baton *baton;       /* where the thread running it waits */
     struct co_worker *worker;     /* NULL for a leader */
+
+    /* Coroutine locks and queues (lock.c): the first two are guarded by the
+     * lock of the object whose line the coroutine is in. */
+    Coroutine *wait_next;         /* link in a wait line or a wake-up list */
+    bool wait_write;              /* waits in a CoRwlock line to write */
+    atomic_int wait_state;        /* enum co_wait_state */
+    struct co_wakeups woken;      /* the ones it woke, to run after it */
+    unsigned mutexes_held;
+    unsigned rwlocks_held;
+};
+
+enum co_wait_state {
+    CO_WAIT_NONE,
+    CO_WAIT_IN_LINE,              /* in a CoQueue's or a lock's line */
+    CO_WAIT_WOKEN,                /* out of the line, not run yet */
 };
 
 extern _Thread_local Coroutine *co_current;
+/* The running coroutine; aborts naming func outside coroutines. */
+Coroutine *co_self_in_coroutine(const char *func);
+/* Makes a waiter run (see "Waking up" in the public header). */
+void co_wake(Coroutine *co);
 extern bool co_forked_in_coroutine;
 /* Runs co's body on its worker thread and posts CO_ACT_FINISH to its last
  * enterer; the worker touches nothing of co afterwards. */

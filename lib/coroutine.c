@@ -9,6 +9,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,13 +138,19 @@ static Coroutine *create(CoroutineEntry *entry, int *err)
         return NULL;
     }
     co = &w->co;
-    /* The tools see the state word only through the annotations. */
+    /* The tools see the state words only through the annotations: the
+     * misuse checks read them from any thread. */
     co_unchecked(&co->state, sizeof(co->state));
+    co_unchecked(&co->wait_state, sizeof(co->wait_state));
     co->entry = entry;
     co->entry_arg = NULL;
     co->caller = NULL;
     co->baton = &w->baton;
     co->worker = w;
+    co->wait_next = NULL;
+    co->woken.head = co->woken.tail = NULL;
+    co->mutexes_held = co->rwlocks_held = 0;
+    atomic_store_explicit(&co->wait_state, CO_WAIT_NONE, memory_order_relaxed);
     atomic_store_explicit(&co->state, CO_CREATED, memory_order_relaxed);
     return co;
 }
@@ -178,6 +185,62 @@ Coroutine *qemu_coroutine_create(CoroutineEntry *entry)
     return co;
 }
 
+/* A woken coroutine may still be on its way into its wait on another
+ * thread (between joining a line and its yield): wait until it is there.
+ * It does nothing else before yielding, so this is a short wait. */
+static void wait_until_suspended(Coroutine *co)
+{
+    while (atomic_load_explicit(&co->state, memory_order_relaxed) == CO_RUNNING) {
+        sched_yield();
+    }
+}
+
+/* Moves the wake-ups that came with a switch to the front of pending:
+ * what a coroutine woke runs before what was woken earlier. */
+static void prepend(struct co_wakeups *pending, const struct co_wakeups *woken)
+{
+    if (woken->head != NULL) {
+        woken->tail->wait_next = pending->head;
+        if (pending->head == NULL) {
+            pending->tail = woken->tail;
+        }
+        pending->head = woken->head;
+    }
+}
+
+/*
+ * Enters co, then every coroutine woken by what ran, until none is left:
+ * a loop, so chains of wake-ups of any length take no stack. The first is
+ * a woken one when a wake-up comes from outside coroutines.
+ */
+static void run(Coroutine *self, Coroutine *co, void *opaque, bool woken)
+{
+    struct co_wakeups pending = { co, co };
+
+    co->wait_next = NULL;
+    while (pending.head != NULL) {
+        Coroutine *to = pending.head;
+        struct co_wakeups received = { NULL, NULL };
+
+        pending.head = to->wait_next;
+        if (woken) {
+            atomic_store_explicit(&to->wait_state, CO_WAIT_NONE, memory_order_relaxed);
+            wait_until_suspended(to);
+        }
+        if (claim(to, self) == CO_CREATED) {
+            to->entry_arg = opaque;
+        }
+        to->caller = self;
+        if (co_switch(self->baton, to->baton, CO_ACT_ENTER, &received) == CO_ACT_FINISH) {
+            /* to's thread touches nothing of to after posting CO_ACT_FINISH. */
+            co_worker_put(to->worker);
+        }
+        prepend(&pending, &received);
+        opaque = NULL;
+        woken = true;
+    }
+}
+
 void qemu_coroutine_enter(Coroutine *co, void *opaque)
 {
     static const char fn[] = "qemu_coroutine_enter";
@@ -191,15 +254,26 @@ void qemu_coroutine_enter(Coroutine *co, void *opaque)
     CO_MISUSE_IF(co_worker_is_stale(co->worker), fn,
                  "coroutine was created before fork() and its thread does not "
                  "exist in this process");
+    CO_MISUSE_IF(atomic_load_explicit(&co->wait_state, memory_order_relaxed) != CO_WAIT_NONE,
+                 fn, "coroutine waits on a CoQueue or a coroutine lock (only a "
+                     "wake-up may run it)");
+    run(self, co, opaque, false);
+}
 
-    if (claim(co, self) == CO_CREATED) {
-        co->entry_arg = opaque;
+void qemu_coroutine_enter_if_inactive(Coroutine *co)
+{
+    if (!qemu_coroutine_entered(co)) {
+        qemu_coroutine_enter(co, NULL);
     }
-    co->caller = self;
-    if (co_switch(self->baton, co->baton, CO_ACT_ENTER) == CO_ACT_FINISH) {
-        /* co's thread touches nothing of co after posting CO_ACT_FINISH. */
-        co_worker_put(co->worker);
-    }
+}
+
+/* Hands over what the running coroutine woke: it travels with the switch. */
+static struct co_wakeups take_woken(Coroutine *self)
+{
+    struct co_wakeups woken = self->woken;
+
+    self->woken.head = self->woken.tail = NULL;
+    return woken;
 }
 
 void coroutine_fn qemu_coroutine_yield(void)
@@ -207,6 +281,7 @@ void coroutine_fn qemu_coroutine_yield(void)
     static const char fn[] = "qemu_coroutine_yield";
     Coroutine *self = co_current;
     Coroutine *to;
+    struct co_wakeups woken;
 
     CO_MISUSE_IF(self == NULL || is_leader(self), fn, "called outside a coroutine");
     check_not_forked(fn);
@@ -215,9 +290,10 @@ void coroutine_fn qemu_coroutine_yield(void)
      * visible, another thread may enter us and overwrite it. */
     to = self->caller;
     self->caller = NULL;
+    woken = take_woken(self);
     co_happens_before(&self->state);
     atomic_store_explicit(&self->state, CO_SUSPENDED, memory_order_release);
-    enum co_action act = co_switch(self->baton, to->baton, CO_ACT_YIELD);
+    enum co_action act = co_switch(self->baton, to->baton, CO_ACT_YIELD, &woken);
     /* Not a tail call, so debuggers show qemu_coroutine_yield in the
      * backtrace of every suspended coroutine. */
     assert(act == CO_ACT_ENTER);
@@ -227,15 +303,45 @@ void coroutine_fn qemu_coroutine_yield(void)
 void co_run(Coroutine *co)
 {
     Coroutine *to;
+    struct co_wakeups woken;
 
     co_current = co;
     co->entry(co->entry_arg);
 
     check_not_forked("coroutine return");
+    CO_MISUSE_IF(co->mutexes_held != 0, "coroutine return",
+                 "coroutine finished while holding a CoMutex");
+    CO_MISUSE_IF(co->rwlocks_held != 0, "coroutine return",
+                 "coroutine finished while holding a CoRwlock");
     to = co->caller;
     co->caller = NULL;
+    woken = take_woken(co);
     atomic_store_explicit(&co->state, CO_FINISHED, memory_order_relaxed);
-    co_baton_post(to->baton, CO_ACT_FINISH);
+    co_baton_post(to->baton, CO_ACT_FINISH, &woken);
+}
+
+Coroutine *co_self_in_coroutine(const char *func)
+{
+    CO_MISUSE_IF(!qemu_in_coroutine(), func, "called outside a coroutine");
+    return co_current;
+}
+
+void co_wake(Coroutine *co)
+{
+    Coroutine *self = co_current;
+
+    atomic_store_explicit(&co->wait_state, CO_WAIT_WOKEN, memory_order_relaxed);
+    co->wait_next = NULL;
+    if (self != NULL && !is_leader(self)) {
+        if (self->woken.tail != NULL) {
+            self->woken.tail->wait_next = co;
+        } else {
+            self->woken.head = co;
+        }
+        self->woken.tail = co;
+        return;
+    }
+    run(leader_get(), co, NULL, true);
 }
 
 bool co_claim_for_exit(Coroutine *co, const Coroutine *self)
@@ -278,5 +384,6 @@ bool qemu_coroutine_entered(Coroutine *co)
     CO_MISUSE_IF(co == NULL, "qemu_coroutine_entered", "NULL coroutine");
     /* Relaxed: asking orders the caller after nothing, as reading a field
      * of a stack-switching coroutine would. */
-    return atomic_load_explicit(&co->state, memory_order_relaxed) == CO_RUNNING;
+    return !is_leader(co) &&
+           atomic_load_explicit(&co->state, memory_order_relaxed) == CO_RUNNING;
 }

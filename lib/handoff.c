@@ -38,22 +38,27 @@ void co_baton_destroy(struct co_baton *baton)
     CO_PTHREAD(pthread_mutex_destroy(&baton->lock));
 }
 
-void co_baton_post(struct co_baton *to, enum co_action act)
+static const struct co_wakeups no_wakeups;
+
+void co_baton_post(struct co_baton *to, enum co_action act,
+                   const struct co_wakeups *wakeups)
 {
     CO_PTHREAD(pthread_mutex_lock(&to->lock));
     assert(to->action == CO_ACT_NONE);
     to->action = act;
     to->errno_value = errno;
+    to->wakeups = wakeups != NULL ? *wakeups : no_wakeups;
     /* Signal before unlocking: once the lock is released the woken side may
      * run on and free what the baton lives in. */
     CO_PTHREAD(pthread_cond_signal(&to->cond));
     CO_PTHREAD(pthread_mutex_unlock(&to->lock));
 }
 
-enum co_action co_baton_wait(struct co_baton *self)
+enum co_action co_baton_wait(struct co_baton *self, struct co_wakeups *wakeups)
 {
     enum co_action act;
     int errno_value;
+    struct co_wakeups received;
 
     CO_PTHREAD(pthread_mutex_lock(&self->lock));
     while (self->action == CO_ACT_NONE) {
@@ -61,6 +66,7 @@ enum co_action co_baton_wait(struct co_baton *self)
     }
     act = self->action;
     errno_value = self->errno_value;
+    received = self->wakeups;
     self->action = CO_ACT_NONE;
     CO_PTHREAD(pthread_mutex_unlock(&self->lock));
 
@@ -68,12 +74,15 @@ enum co_action co_baton_wait(struct co_baton *self)
         assert(co_stop_target != NULL);
         longjmp(*co_stop_target, 1);
     }
+    if (wakeups != NULL) {
+        *wakeups = received;
+    }
     errno = errno_value;
     return act;
 }
 
 enum co_action co_switch(struct co_baton *self, struct co_baton *to,
-                         enum co_action act)
+                         enum co_action act, struct co_wakeups *wakeups)
 {
     int cancel_state;
 
@@ -82,8 +91,8 @@ enum co_action co_switch(struct co_baton *self, struct co_baton *to,
      * chain half-way. The cancellation takes effect after the switch, at the
      * caller's next cancellation point, as it would on one thread. */
     CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state));
-    co_baton_post(to, act);
-    act = co_baton_wait(self);
+    co_baton_post(to, act, wakeups);
+    act = co_baton_wait(self, wakeups);
     CO_PTHREAD(pthread_setcancelstate(cancel_state, NULL));
     return act;
 }

@@ -112,7 +112,7 @@ static unsigned env_pool_size(void)
 }
 
 static struct {
-    struct co_quiet_lock lock;
+    struct cothread_lock_word lock;
     bool loaded;
     size_t stack_size;
     unsigned pool_size;

@@ -51,7 +51,7 @@ static sigset_t worker_sigmask;     /* every asynchronous signal blocked */
 static pthread_key_t worker_key;    /* set while a thread is a worker */
 
 static struct {
-    struct co_quiet_lock lock;
+    struct cothread_lock_word lock;
     struct co_worker *all;          /* the registry */
     struct co_worker *idle;         /* the pool */
     unsigned idle_count;
@@ -106,7 +106,7 @@ static void *worker_main(void *arg)
     for (;;) {
         /* Waiting for the next coroutine is no cancellation point either. */
         CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL));
-        enum co_action act = co_baton_wait(&w->baton);
+        enum co_action act = co_baton_wait(&w->baton, NULL);
         assert(act == CO_ACT_ENTER);
         (void)act;
         if (reused) {
@@ -338,7 +338,7 @@ static void stop_and_join(struct co_worker *w)
 {
     int cancel_state;
 
-    co_baton_post(&w->baton, CO_ACT_STOP);
+    co_baton_post(&w->baton, CO_ACT_STOP, NULL);
     CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state));
     CO_PTHREAD(pthread_join(w->thread, NULL));
     CO_PTHREAD(pthread_setcancelstate(cancel_state, NULL));

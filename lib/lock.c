@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * CoQueue, CoMutex and CoRwlock: coroutines waiting in line for each
+ * other. Each object keeps its line and its state behind a spinlock of its
+ * own, which orders the coroutines that use the object (and no others),
+ * and a waiter is run again by a wake-up (coroutine.c). Whoever hands a
+ * lock over sets the new owner before waking it: the woken coroutine finds
+ * the lock its own.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "coroutine-int.h"
+
+/* A line of waiting coroutines, oldest first, linked by wait_next. */
+static void line_append(Coroutine **head, Coroutine **tail, Coroutine *co)
+{
+    co->wait_next = NULL;
+    if (*tail != NULL) {
+        (*tail)->wait_next = co;
+    } else {
+        *head = co;
+    }
+    *tail = co;
+    atomic_store_explicit(&co->wait_state, CO_WAIT_IN_LINE, memory_order_relaxed);
+}
+
+static Coroutine *line_pop(Coroutine **head, Coroutine **tail)
+{
+    Coroutine *co = *head;
+
+    if (co != NULL) {
+        *head = co->wait_next;
+        if (*head == NULL) {
+            *tail = NULL;
+        }
+        co->wait_next = NULL;
+    }
+    return co;
+}
+
+/* Wakes every coroutine of a list made by line_pop()s, linked by
+ * wait_next, which co_wake() reuses. */
+static void wake_list(Coroutine *list)
+{
+    while (list != NULL) {
+        Coroutine *co = list;
+        list = co->wait_next;
+        co_wake(co);
+    }
+}
+
+#define LOCK_OBJECT(obj) co_object_lock(&(obj)->lock_)
+#define UNLOCK_OBJECT(obj) co_object_unlock(&(obj)->lock_)
+
+/* The address the tools know a CoMutex or CoRwlock by as a lock (the
+ * object's own): a byte nothing writes. The spinlock word would not do:
+ * ThreadSanitizer keeps a lock's edges where it keeps the word's, and
+ * checks the lock's address against plain writes. */
+#define TOOL_LOCK(obj) ((void *)&(obj)->tool_id_)
+
+/* Suspends the caller, which is in a line, until a wake-up runs it. */
+static void wait_in_line(void)
+{
+    qemu_coroutine_yield();
+}
+
+/* CoQueue */
+
+void qemu_co_queue_init(CoQueue *queue)
+{
+    memset(queue, 0, sizeof(*queue));
+}
+
+void coroutine_fn cothread_co_queue_wait(CoQueue *queue, CoMutex *mutex)
+{
+    static const char fn[] = "qemu_co_queue_wait";
+    Coroutine *self = co_self_in_coroutine(fn);
+
+    if (mutex != NULL) {
+        bool held;
+        LOCK_OBJECT(mutex);
+        held = mutex->holder_ == self;
+        UNLOCK_OBJECT(mutex);
+        CO_MISUSE_IF(!held, fn, "the CoMutex is not held by the calling coroutine");
+    }
+    LOCK_OBJECT(queue);
+    line_append(&queue->head_, &queue->tail_, self);
+    UNLOCK_OBJECT(queue);
+    /* Only now: a wake-up between the unlock and the wait is not lost, it
+     * waits for us to get there. */
+    if (mutex != NULL) {
+        qemu_co_mutex_unlock(mutex);
+    }
+    wait_in_line();
+    if (mutex != NULL) {
+        qemu_co_mutex_lock(mutex);
+    }
+}
+
+bool qemu_co_queue_next(CoQueue *queue)
+{
+    Coroutine *co;
+
+    LOCK_OBJECT(queue);
+    co = line_pop(&queue->head_, &queue->tail_);
+    UNLOCK_OBJECT(queue);
+    if (co == NULL) {
+        return false;
+    }
+    co_wake(co);
+    return true;
+}
+
+void qemu_co_queue_restart_all(CoQueue *queue)
+{
+    Coroutine *list;
+
+    /* Only those waiting now: a woken one that waits again (which outside
+     * coroutines happens before this returns) stays in the queue. */
+    LOCK_OBJECT(queue);
+    list = queue->head_;
+    queue->head_ = queue->tail_ = NULL;
+    UNLOCK_OBJECT(queue);
+    wake_list(list);
+}
+
+bool qemu_co_enter_next(CoQueue *queue)
+{
+    return qemu_co_queue_next(queue);
+}
+
+bool qemu_co_queue_empty(CoQueue *queue)
+{
+    bool empty;
+
+    LOCK_OBJECT(queue);
+    empty = queue->head_ == NULL;
+    UNLOCK_OBJECT(queue);
+    return empty;
+}
+
+/* CoMutex */
+
+void qemu_co_mutex_init(CoMutex *mutex)
+{
+    memset(mutex, 0, sizeof(*mutex));
+}
+
+void coroutine_fn qemu_co_mutex_lock(CoMutex *mutex)
+{
+    static const char fn[] = "qemu_co_mutex_lock";
+    Coroutine *self = co_self_in_coroutine(fn);
+    bool taken = false;
+    bool recursive;
+
+    LOCK_OBJECT(mutex);
+    recursive = mutex->holder_ == self;
+    if (!recursive) {
+        if (mutex->holder_ == NULL) {
+            mutex->holder_ = self;
+            taken = true;
+        } else {
+            line_append(&mutex->head_, &mutex->tail_, self);
+        }
+    }
+    UNLOCK_OBJECT(mutex);
+    CO_MISUSE_IF(recursive, fn, "CoMutex already held by the calling coroutine "
+                                "(it is not recursive: this would wait forever)");
+    if (!taken) {
+        wait_in_line();         /* the unlocker made us the holder */
+    }
+    self->mutexes_held++;
+    co_lock_acquired(TOOL_LOCK(mutex), true);
+}
+
+void coroutine_fn qemu_co_mutex_unlock(CoMutex *mutex)
+{
+    static const char fn[] = "qemu_co_mutex_unlock";
+    Coroutine *self = co_self_in_coroutine(fn);
+    Coroutine *next;
+    bool held;
+
+    /* Only the holder changes a holder: checked, the lock is still ours
+     * while the tools are told it is released, before anyone can take it. */
+    LOCK_OBJECT(mutex);
+    held = mutex->holder_ == self;
+    UNLOCK_OBJECT(mutex);
+    CO_MISUSE_IF(!held, fn, "CoMutex is not held by the calling coroutine");
+    co_lock_released(TOOL_LOCK(mutex), true);
+    self->mutexes_held--;
+
+    LOCK_OBJECT(mutex);
+    next = line_pop(&mutex->head_, &mutex->tail_);
+    mutex->holder_ = next;
+    UNLOCK_OBJECT(mutex);
+    if (next != NULL) {
+        co_wake(next);
+    }
+}
+
+/* CoRwlock */
+
+void qemu_co_rwlock_init(CoRwlock *lock)
+{
+    memset(lock, 0, sizeof(*lock));
+}
+
+/*
+ * Gives the lock to the front of the line as far as it can go: a writer
+ * once nobody holds the lock, or every reader up to the first writer while
+ * no writer holds it. Returns the coroutines to wake.
+ */
+static Coroutine *rwlock_grant_locked(CoRwlock *lock)
+{
+    Coroutine *granted = NULL, **link = &granted;
+
+    while (lock->head_ != NULL && lock->writer_ == NULL) {
+        Coroutine *co = lock->head_;
+
+        if (co->wait_write) {
+            if (lock->readers_ == 0) {
+                line_pop(&lock->head_, &lock->tail_);
+                lock->writer_ = co;
+                *link = co;
+            }
+            break;
+        }
+        line_pop(&lock->head_, &lock->tail_);
+        lock->readers_++;
+        *link = co;
+        link = &co->wait_next;
+    }
+    return granted;
+}
+
+static void rwlock_take(CoRwlock *lock, bool write, const char *fn)
+{
+    Coroutine *self = co_self_in_coroutine(fn);
+    bool taken = false;
+
+    LOCK_OBJECT(lock);
+    if (lock->writer_ == NULL && lock->head_ == NULL &&
+        (!write || lock->readers_ == 0)) {
+        if (write) {
+            lock->writer_ = self;
+        } else {
+            lock->readers_++;
+        }
+        taken = true;
+    } else {
+        self->wait_write = write;
+        line_append(&lock->head_, &lock->tail_, self);
+    }
+    UNLOCK_OBJECT(lock);
+    if (!taken) {
+        wait_in_line();         /* whoever woke us gave us the lock */
+    }
+    self->rwlocks_held++;
+    co_lock_acquired(TOOL_LOCK(lock), write);
+}
+
+void coroutine_fn qemu_co_rwlock_rdlock(CoRwlock *lock)
+{
+    rwlock_take(lock, false, "qemu_co_rwlock_rdlock");
+}
+
+void coroutine_fn qemu_co_rwlock_wrlock(CoRwlock *lock)
+{
+    rwlock_take(lock, true, "qemu_co_rwlock_wrlock");
+}
+
+/* How the caller holds lock: 1 writing, 0 reading; aborts if neither. */
+static bool rwlock_held_for_writing(CoRwlock *lock, Coroutine *self, const char *fn)
+{
+    bool writing, reading;
+
+    LOCK_OBJECT(lock);
+    writing = lock->writer_ == self;
+    reading = !writing && lock->readers_ > 0 && self->rwlocks_held > 0;
+    UNLOCK_OBJECT(lock);
+    CO_MISUSE_IF(!writing && !reading, fn,
+                 "CoRwlock is not held by the calling coroutine");
+    return writing;
+}
+
+void coroutine_fn qemu_co_rwlock_unlock(CoRwlock *lock)
+{
+    static const char fn[] = "qemu_co_rwlock_unlock";
+    Coroutine *self = co_self_in_coroutine(fn);
+    bool writing = rwlock_held_for_writing(lock, self, fn);
+    Coroutine *granted;
+
+    co_lock_released(TOOL_LOCK(lock), writing);
+    self->rwlocks_held--;
+    LOCK_OBJECT(lock);
+    if (writing) {
+        lock->writer_ = NULL;
+    } else {
+        lock->readers_--;
+    }
+    granted = rwlock_grant_locked(lock);
+    UNLOCK_OBJECT(lock);
+    wake_list(granted);
+}
+
+void coroutine_fn qemu_co_rwlock_downgrade(CoRwlock *lock)
+{
+    static const char fn[] = "qemu_co_rwlock_downgrade";
+    Coroutine *self = co_self_in_coroutine(fn);
+    Coroutine *granted;
+
+    CO_MISUSE_IF(!rwlock_held_for_writing(lock, self, fn), fn,
+                 "CoRwlock is held for reading, not writing");
+    co_lock_released(TOOL_LOCK(lock), true);
+    LOCK_OBJECT(lock);
+    lock->writer_ = NULL;
+    lock->readers_++;
+    granted = rwlock_grant_locked(lock);
+    UNLOCK_OBJECT(lock);
+    co_lock_acquired(TOOL_LOCK(lock), false);
+    wake_list(granted);
+}
+
+void coroutine_fn qemu_co_rwlock_upgrade(CoRwlock *lock)
+{
+    static const char fn[] = "qemu_co_rwlock_upgrade";
+    Coroutine *self = co_self_in_coroutine(fn);
+    Coroutine *granted = NULL;
+    bool taken = false;
+
+    CO_MISUSE_IF(rwlock_held_for_writing(lock, self, fn), fn,
+                 "CoRwlock is held for writing already");
+    co_lock_released(TOOL_LOCK(lock), false);
+    LOCK_OBJECT(lock);
+    lock->readers_--;
+    if (lock->readers_ == 0 && lock->head_ == NULL) {
+        lock->writer_ = self;
+        taken = true;
+    } else {
+        /* Behind whoever is in line already, writers included. */
+        self->wait_write = true;
+        line_append(&lock->head_, &lock->tail_, self);
+        granted = rwlock_grant_locked(lock);
+    }
+    UNLOCK_OBJECT(lock);
+    wake_list(granted);
+    if (!taken) {
+        wait_in_line();
+    }
+    co_lock_acquired(TOOL_LOCK(lock), true);
+}
