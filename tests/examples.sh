@@ -4,7 +4,7 @@
 set -u
 srcdir=${srcdir:-.}
 status=0
-for name in generator pipeline parser; do
+for name in generator pipeline parser bounded-buffer; do
     expected="$srcdir/examples/$name.expected"
     # TEST_WRAPPER, if set, is a command that runs the program (a cross
     # build's emulator: see tests/cross-check.sh); it is split on spaces.
