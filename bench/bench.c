@@ -41,6 +41,9 @@ enum metric {
     M_CREATE_10000,
     M_UCONTEXT,
     M_LONGJMP,
+    M_PMUTEX,
+    M_COMUTEX,
+    M_HANDOVER,
     M_COUNT
 };
 
@@ -60,6 +63,9 @@ static const struct {
     [M_CREATE_10000] = { "create_10000_suspended", "create + enter + yield of 10,000 (ns each)", -1 },
     [M_UCONTEXT] = { "ucontext_swap", "round trip, swapcontext() stack switching (information)", -1 },
     [M_LONGJMP] = { "longjmp_swap", "round trip, _setjmp/_longjmp stack switching as QEMU does (information)", -1 },
+    [M_PMUTEX] = { "pthread_mutex_uncontended", "pthread_mutex_lock + unlock, uncontended", -1 },
+    [M_COMUTEX] = { "comutex_uncontended", "qemu_co_mutex_lock + unlock, uncontended, in a coroutine", -1 },
+    [M_HANDOVER] = { "comutex_handover", "CoMutex handed from one coroutine to a waiting one", -1 },
 };
 
 struct options {
@@ -277,6 +283,85 @@ static double measure_round_trip(long rounds)
     end = now_ns();
     done = true;
     qemu_coroutine_enter(co, NULL);
+    return (end - start) / (double)rounds;
+}
+
+static double measure_pthread_mutex(long rounds)
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    double start = now_ns();
+
+    for (long i = 0; i < rounds; i++) {
+        pthread_mutex_lock(&m);
+        pthread_mutex_unlock(&m);
+    }
+    return (now_ns() - start) / (double)rounds;
+}
+
+struct lock_loop {
+    CoMutex mutex;
+    long rounds;
+    double ns;
+};
+
+static void coroutine_fn lock_unlock_loop(void *opaque)
+{
+    struct lock_loop *l = opaque;
+    double start = now_ns();
+
+    for (long i = 0; i < l->rounds; i++) {
+        qemu_co_mutex_lock(&l->mutex);
+        qemu_co_mutex_unlock(&l->mutex);
+    }
+    l->ns = (now_ns() - start) / (double)l->rounds;
+}
+
+static double measure_comutex(long rounds)
+{
+    static struct lock_loop l;
+
+    l.rounds = rounds;
+    qemu_coroutine_enter(qemu_coroutine_create(lock_unlock_loop), &l);
+    return l.ns;
+}
+
+/*
+ * Two coroutines take turns holding one CoMutex. The holder unlocks (the
+ * waiter becomes the holder), asks again (and waits), and the waiter runs:
+ * each turn is one hand-over, and main's enter drives one turn.
+ */
+static CoMutex turn_mutex;
+static bool turns_done;
+
+static void coroutine_fn take_turns(void *opaque)
+{
+    qemu_co_mutex_lock(&turn_mutex);
+    while (!turns_done) {
+        qemu_coroutine_yield();
+        qemu_co_mutex_unlock(&turn_mutex);
+        qemu_co_mutex_lock(&turn_mutex);
+    }
+    qemu_co_mutex_unlock(&turn_mutex);
+}
+
+static double measure_handover(long rounds)
+{
+    Coroutine *co[2] = {
+        qemu_coroutine_create(take_turns), qemu_coroutine_create(take_turns),
+    };
+    double start, end;
+
+    turns_done = false;
+    qemu_coroutine_enter(co[0], NULL);      /* holds, yields */
+    qemu_coroutine_enter(co[1], NULL);      /* waits */
+    start = now_ns();
+    for (long i = 0; i < rounds; i++) {
+        /* The holder hands over and waits; the other takes it and yields. */
+        qemu_coroutine_enter(co[i % 2], NULL);
+    }
+    end = now_ns();
+    turns_done = true;
+    qemu_coroutine_enter(co[rounds % 2], NULL);
     return (end - start) / (double)rounds;
 }
 
@@ -551,6 +636,12 @@ static void report(const struct options *o, long rss_before, long rss_parked, lo
         printf("  pthread_create+join / round trip N=0      %6.2f\n",
                median(M_PTHREAD) / median(M_RT_0));
     }
+    if (nsamples[M_COMUTEX] > 0) {
+        printf("  CoMutex / pthread mutex, uncontended      %6.2f\n",
+               median(M_COMUTEX) / median(M_PMUTEX));
+        printf("  CoMutex hand-over / round trip N=0        %6.2f\n",
+               median(M_HANDOVER) / median(M_RT_0));
+    }
     if (nsamples[M_UCONTEXT] > 0) {
         printf("  round trip N=0 / swapcontext round trip   %6.0f  (information)\n",
                median(M_RT_0) / median(M_UCONTEXT));
@@ -623,6 +714,9 @@ int main(int argc, char **argv)
             double create_ns = 0;
             record(M_CREATE, measure_create(o.iterations / 2 + 1));
             record(M_PTHREAD, measure_pthread(o.iterations / 10 + 1));
+            record(M_PMUTEX, measure_pthread_mutex(o.iterations * 50));
+            record(M_COMUTEX, measure_comutex(o.iterations * 50));
+            record(M_HANDOVER, measure_handover(o.iterations));
             if (rep == 0) {
                 rss_base = rss_kib();
             }
