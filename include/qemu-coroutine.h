@@ -289,11 +289,14 @@ COTHREAD_API unsigned cothread_get_pool_size(void);
  * wake-up then waits for it to get there, and is never lost.
  *
  * Misuse (each aborts with a message): waiting or locking outside a
- * coroutine; unlocking a CoMutex the calling coroutine does not hold, or a
- * CoRwlock it holds in no mode; locking a CoMutex it already holds (which
- * would wait forever); finishing a coroutine that holds a CoMutex or a
- * CoRwlock; entering with qemu_coroutine_enter() a coroutine that waits on
- * a queue or lock and has been woken, but has not run yet.
+ * coroutine; unlocking a CoMutex or a CoRwlock the calling coroutine does
+ * not hold; locking a CoMutex or a CoRwlock it already holds (neither is
+ * recursive: it would wait forever); upgrading a CoRwlock held for writing
+ * or downgrading one held for reading; finishing a coroutine that holds a
+ * CoMutex or a CoRwlock; entering with qemu_coroutine_enter() a coroutine
+ * that waits in a queue's or a lock's line, or has been woken from it but
+ * has not run yet (only the wake-up runs it); waking, in a child process, a
+ * waiter created before fork().
  *
  * The analysis tools see a CoMutex and a CoRwlock as locks held by the
  * coroutine's thread: helgrind and ThreadSanitizer report lock-order
@@ -405,7 +408,8 @@ COTHREAD_API void qemu_co_rwlock_init(CoRwlock *lock);
  * waiting writer holds back readers that come after it; readers next to
  * each other in line get it together.
  *
- * Misuse: outside a coroutine.
+ * Misuse: outside a coroutine; when the caller holds lock already, in
+ * either mode (it is not recursive).
  */
 COTHREAD_API void coroutine_fn qemu_co_rwlock_rdlock(CoRwlock *lock);
 COTHREAD_API void coroutine_fn qemu_co_rwlock_wrlock(CoRwlock *lock);
@@ -414,7 +418,7 @@ COTHREAD_API void coroutine_fn qemu_co_rwlock_wrlock(CoRwlock *lock);
  * qemu_co_rwlock_unlock - release the lock the caller holds, in either
  * mode, and hand it on to the next in line.
  *
- * Misuse: when the caller holds no CoRwlock.
+ * Misuse: when the calling coroutine does not hold lock.
  */
 COTHREAD_API void coroutine_fn qemu_co_rwlock_unlock(CoRwlock *lock);
 
@@ -422,12 +426,17 @@ COTHREAD_API void coroutine_fn qemu_co_rwlock_unlock(CoRwlock *lock);
  * qemu_co_rwlock_upgrade - from reading to writing. The read lock is given
  * up first; the caller then waits until the other readers are gone, and
  * behind any writer that was already in line (that writer goes first).
+ * What the caller read may have changed by the time it writes.
+ *
+ * Misuse: when the caller does not hold lock for reading.
  */
 COTHREAD_API void coroutine_fn qemu_co_rwlock_upgrade(CoRwlock *lock);
 
 /*
  * qemu_co_rwlock_downgrade - from writing to reading, without letting go:
  * the readers waiting at the front of the line get the lock too.
+ *
+ * Misuse: when the caller does not hold lock for writing.
  */
 COTHREAD_API void coroutine_fn qemu_co_rwlock_downgrade(CoRwlock *lock);
 

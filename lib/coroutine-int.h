@@ -181,7 +181,8 @@ struct Coroutine {
     atomic_int wait_state;        /* enum co_wait_state */
     struct co_wakeups woken;      /* the ones it woke, to run after it */
     unsigned mutexes_held;
-    unsigned rwlocks_held;
+    CoRwlock **rwlocks;           /* the CoRwlocks it holds, in any mode */
+    unsigned rwlocks_held, rwlocks_room;
 };
 
 enum co_wait_state {

@@ -149,7 +149,7 @@ static Coroutine *create(CoroutineEntry *entry, int *err)
     co->worker = w;
     co->wait_next = NULL;
     co->woken.head = co->woken.tail = NULL;
-    co->mutexes_held = co->rwlocks_held = 0;
+    co->mutexes_held = co->rwlocks_held = 0;   /* rwlocks: kept for reuse */
     atomic_store_explicit(&co->wait_state, CO_WAIT_NONE, memory_order_relaxed);
     atomic_store_explicit(&co->state, CO_CREATED, memory_order_relaxed);
     return co;
@@ -215,6 +215,7 @@ static void prepend(struct co_wakeups *pending, const struct co_wakeups *woken)
  */
 static void run(Coroutine *self, Coroutine *co, void *opaque, bool woken)
 {
+    static const char fn[] = "qemu_coroutine_enter";
     struct co_wakeups pending = { co, co };
 
     co->wait_next = NULL;
@@ -223,6 +224,10 @@ static void run(Coroutine *self, Coroutine *co, void *opaque, bool woken)
         struct co_wakeups received = { NULL, NULL };
 
         pending.head = to->wait_next;
+        check_not_forked(fn);
+        CO_MISUSE_IF(co_worker_is_stale(to->worker), fn,
+                     "coroutine was created before fork() and its thread does not "
+                     "exist in this process");
         if (woken) {
             atomic_store_explicit(&to->wait_state, CO_WAIT_NONE, memory_order_relaxed);
             wait_until_suspended(to);
@@ -250,10 +255,6 @@ void qemu_coroutine_enter(Coroutine *co, void *opaque)
     CO_MISUSE_IF(is_leader(co), fn,
                  "cannot enter a thread's leader (the value of "
                  "qemu_coroutine_self() outside a coroutine)");
-    check_not_forked(fn);
-    CO_MISUSE_IF(co_worker_is_stale(co->worker), fn,
-                 "coroutine was created before fork() and its thread does not "
-                 "exist in this process");
     CO_MISUSE_IF(atomic_load_explicit(&co->wait_state, memory_order_relaxed) != CO_WAIT_NONE,
                  fn, "coroutine waits on a CoQueue or a coroutine lock (only a "
                      "wake-up may run it)");
@@ -262,6 +263,7 @@ void qemu_coroutine_enter(Coroutine *co, void *opaque)
 
 void qemu_coroutine_enter_if_inactive(Coroutine *co)
 {
+    CO_MISUSE_IF(co == NULL, "qemu_coroutine_enter_if_inactive", "NULL coroutine");
     if (!qemu_coroutine_entered(co)) {
         qemu_coroutine_enter(co, NULL);
     }

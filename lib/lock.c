@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "coroutine-int.h"
@@ -83,7 +84,7 @@ void coroutine_fn cothread_co_queue_wait(CoQueue *queue, CoMutex *mutex)
         LOCK_OBJECT(mutex);
         held = mutex->holder_ == self;
         UNLOCK_OBJECT(mutex);
-        CO_MISUSE_IF(!held, fn, "the CoMutex is not held by the calling coroutine");
+        CO_MISUSE_IF(!held, fn, "CoMutex is not held by the calling coroutine");
     }
     LOCK_OBJECT(queue);
     line_append(&queue->head_, &queue->tail_, self);
@@ -235,11 +236,49 @@ static Coroutine *rwlock_grant_locked(CoRwlock *lock)
     return granted;
 }
 
+/* Which CoRwlocks a coroutine holds: readers are many and anonymous in the
+ * lock itself, so each coroutine keeps its own list, to tell a holder from
+ * a stranger and to catch a second lock of the same one. */
+static bool rwlock_held_by(const Coroutine *self, const CoRwlock *lock)
+{
+    for (unsigned i = 0; i < self->rwlocks_held; i++) {
+        if (self->rwlocks[i] == lock) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void rwlock_note_held(Coroutine *self, CoRwlock *lock, const char *fn)
+{
+    if (self->rwlocks_held == self->rwlocks_room) {
+        unsigned room = self->rwlocks_room ? 2 * self->rwlocks_room : 4;
+        CoRwlock **list = realloc(self->rwlocks, room * sizeof(*list));
+        CO_MISUSE_IF(list == NULL, fn, "out of memory noting a held CoRwlock");
+        self->rwlocks = list;
+        self->rwlocks_room = room;
+    }
+    self->rwlocks[self->rwlocks_held++] = lock;
+}
+
+static void rwlock_note_released(Coroutine *self, const CoRwlock *lock)
+{
+    for (unsigned i = 0; i < self->rwlocks_held; i++) {
+        if (self->rwlocks[i] == lock) {
+            self->rwlocks[i] = self->rwlocks[--self->rwlocks_held];
+            return;
+        }
+    }
+}
+
 static void rwlock_take(CoRwlock *lock, bool write, const char *fn)
 {
     Coroutine *self = co_self_in_coroutine(fn);
     bool taken = false;
 
+    CO_MISUSE_IF(rwlock_held_by(self, lock), fn,
+                 "CoRwlock already held by the calling coroutine (it is not "
+                 "recursive: this may wait forever)");
     LOCK_OBJECT(lock);
     if (lock->writer_ == NULL && lock->head_ == NULL &&
         (!write || lock->readers_ == 0)) {
@@ -257,7 +296,7 @@ static void rwlock_take(CoRwlock *lock, bool write, const char *fn)
     if (!taken) {
         wait_in_line();         /* whoever woke us gave us the lock */
     }
-    self->rwlocks_held++;
+    rwlock_note_held(self, lock, fn);
     co_lock_acquired(TOOL_LOCK(lock), write);
 }
 
@@ -271,17 +310,17 @@ void coroutine_fn qemu_co_rwlock_wrlock(CoRwlock *lock)
     rwlock_take(lock, true, "qemu_co_rwlock_wrlock");
 }
 
-/* How the caller holds lock: 1 writing, 0 reading; aborts if neither. */
+/* Whether the caller holds lock for writing (else for reading); aborts if
+ * it does not hold it. */
 static bool rwlock_held_for_writing(CoRwlock *lock, Coroutine *self, const char *fn)
 {
-    bool writing, reading;
+    bool writing;
 
+    CO_MISUSE_IF(!rwlock_held_by(self, lock), fn,
+                 "CoRwlock is not held by the calling coroutine");
     LOCK_OBJECT(lock);
     writing = lock->writer_ == self;
-    reading = !writing && lock->readers_ > 0 && self->rwlocks_held > 0;
     UNLOCK_OBJECT(lock);
-    CO_MISUSE_IF(!writing && !reading, fn,
-                 "CoRwlock is not held by the calling coroutine");
     return writing;
 }
 
@@ -293,7 +332,7 @@ void coroutine_fn qemu_co_rwlock_unlock(CoRwlock *lock)
     Coroutine *granted;
 
     co_lock_released(TOOL_LOCK(lock), writing);
-    self->rwlocks_held--;
+    rwlock_note_released(self, lock);
     LOCK_OBJECT(lock);
     if (writing) {
         lock->writer_ = NULL;

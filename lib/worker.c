@@ -346,6 +346,7 @@ static void stop_and_join(struct co_worker *w)
 
 static void worker_free(struct co_worker *w)
 {
+    free(w->co.rwlocks);
     co_baton_destroy(&w->baton);
     /* The next object at this address is another coroutine: it must not
      * inherit the edges of this one's yields. */

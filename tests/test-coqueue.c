@@ -359,12 +359,30 @@ static int child_enter_waiter(void *arg)
     return 0;
 }
 
+/* A waiter from before fork() has no thread in the child: waking it there
+ * stops with a message instead of waiting for it forever. */
+static int child_wakes_parents_waiter(void *arg)
+{
+    qemu_co_queue_next(&queue);
+    return 0;
+}
+
+static void test_wake_after_fork(void **state)
+{
+    static int id = 9;
+
+    qemu_coroutine_enter(qemu_coroutine_create(wait_and_log), &id);
+    assert_child_aborts(child_wakes_parents_waiter, NULL, "cothread: qemu_coroutine_enter:",
+                        "coroutine was created before fork()", END);
+    assert_true(qemu_co_enter_next(&queue));      /* the parent's is fine */
+}
+
 static void test_misuse(void **state)
 {
     assert_child_aborts(child_wait_outside, NULL, "cothread: qemu_co_queue_wait:",
                         "called outside a coroutine", END);
     assert_child_aborts(child_wait_mutex_not_held, NULL, "cothread: qemu_co_queue_wait:",
-                        "the CoMutex is not held by the calling coroutine", END);
+                        "CoMutex is not held by the calling coroutine", END);
     assert_child_aborts(child_enter_waiter, NULL, "cothread: qemu_coroutine_enter:",
                         "coroutine waits on a CoQueue or a coroutine lock", END);
 }
@@ -379,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_wait_releases_mutex),
         cmocka_unit_test(test_woken_runs_in_wakers_chain),
         cmocka_unit_test(test_wake_races_wait),
+        cmocka_unit_test(test_wake_after_fork),
         cmocka_unit_test(test_misuse),
     };
     return cmocka_run_group_tests_name("coqueue", tests, NULL, NULL);

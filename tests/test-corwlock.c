@@ -242,8 +242,50 @@ static int child_upgrade_writer(void *arg)
     return 0;
 }
 
+static void coroutine_fn read_twice(void *opaque)
+{
+    qemu_co_rwlock_rdlock(&lock);
+    qemu_co_rwlock_rdlock(&lock);
+}
+
+static int child_read_twice(void *arg)
+{
+    qemu_coroutine_enter(qemu_coroutine_create(read_twice), NULL);
+    return 0;
+}
+
+static void coroutine_fn read_and_yield(void *opaque)
+{
+    qemu_co_rwlock_rdlock(opaque);
+    qemu_coroutine_yield();
+}
+
+static void coroutine_fn hold_other_unlock_this(void *opaque)
+{
+    static CoRwlock other;
+
+    qemu_co_rwlock_rdlock(&other);
+    qemu_co_rwlock_unlock(opaque);      /* read-held, but by someone else */
+}
+
+/* A stranger unlocking a lock that others read-hold, while it holds a
+ * CoRwlock of its own: the lock's reader count alone would not tell. */
+static int child_unlock_others_read_lock(void *arg)
+{
+    static CoRwlock shared;
+
+    qemu_coroutine_enter(qemu_coroutine_create(read_and_yield), &shared);
+    qemu_coroutine_enter(qemu_coroutine_create(hold_other_unlock_this), &shared);
+    return 0;
+}
+
 static void test_misuse(void **state)
 {
+    assert_child_aborts(child_read_twice, NULL, "cothread: qemu_co_rwlock_rdlock:",
+                        "CoRwlock already held by the calling coroutine", END);
+    assert_child_aborts(child_unlock_others_read_lock, NULL,
+                        "cothread: qemu_co_rwlock_unlock:",
+                        "CoRwlock is not held by the calling coroutine", END);
     assert_child_aborts(child_unlock_unheld, NULL, "cothread: qemu_co_rwlock_unlock:",
                         "CoRwlock is not held by the calling coroutine", END);
     assert_child_aborts(child_finish_holding, NULL, "cothread: coroutine return:",
