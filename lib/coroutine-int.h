@@ -4,17 +4,18 @@
  * each file of lib/ offers the others. The files call only downwards in
  * this order, so there is no cycle between them:
  *
- *   process.c    load, fork and exit hooks
  *   lock.c       CoQueue, CoMutex and CoRwlock
  *   coroutine.c  the public coroutine calls, leaders, the state machine
  *   worker.c     coroutine threads, the pool, the tunables' public calls
  *   handoff.c    batons: passing control from one thread to another
  *   settings.c   tunables: defaults, limits, environment variables
+ *   process.c    fork() and exit, for the files above that watch them
  *   analysis.c   what valgrind and ThreadSanitizer must (not) see
  *   error.c      messages and aborts
  *
  * (worker.c runs coroutine bodies through a function pointer that
- * coroutine.c hands it, not by calling upwards.)
+ * coroutine.c hands it, and process.c calls the hooks the files above hand
+ * it, not by calling upwards.)
  */
 #ifndef COTHREAD_COROUTINE_INT_H
 #define COTHREAD_COROUTINE_INT_H
@@ -26,6 +27,11 @@
 #include <stddef.h>
 
 #include "qemu-coroutine.h"
+
+/* Each file that keeps state across fork() sets itself up at load time. */
+#ifndef __GNUC__
+#error "cothread needs __attribute__((constructor)), as in GCC and clang"
+#endif
 
 /* error.c */
 
@@ -86,6 +92,27 @@ void co_quiet_unlock(struct cothread_lock_word *lock);
 void co_object_lock(struct cothread_lock_word *lock);
 void co_object_unlock(struct cothread_lock_word *lock);
 
+/*
+ * process.c. A file that keeps state across fork() or needs to act at exit
+ * hands its hooks over from a constructor. fork_prepare hooks run from the
+ * lowest stage up, the others from the highest down.
+ */
+enum co_stage {
+    CO_STAGE_SETTINGS,
+    CO_STAGE_WORKERS,
+    CO_STAGE_CORE,
+    CO_STAGES,
+};
+
+struct co_process_hooks {
+    void (*fork_prepare)(void);
+    void (*fork_parent)(void);
+    void (*fork_child)(void);
+    void (*exit)(void);
+};
+
+void co_process_watch(enum co_stage stage, const struct co_process_hooks *hooks);
+
 /* settings.c: tunables, read from the environment on first use. */
 #define CO_STACK_SIZE_DEFAULT ((size_t)1 << 20)
 #define CO_STACK_SIZE_MAX ((size_t)1 << 30)
@@ -97,9 +124,6 @@ size_t co_settings_stack_size(void);
 unsigned co_settings_pool_size(void);
 void co_settings_set_stack_size(size_t bytes);   /* already validated */
 void co_settings_set_pool_size(unsigned n);
-void co_settings_fork_prepare(void);
-void co_settings_fork_parent(void);
-void co_settings_fork_child(void);
 
 /*
  * handoff.c. A baton is how one thread waits for its turn: one mutex, one
@@ -197,14 +221,7 @@ Coroutine *co_self_in_coroutine(const char *func);
 /* Makes a waiter run (see "Waking up" in the public header). */
 void co_wake(Coroutine *co);
 extern bool co_forked_in_coroutine;
-/* Runs co's body on its worker thread and posts CO_ACT_FINISH to its last
- * enterer; the worker touches nothing of co afterwards. */
-void co_run(Coroutine *co);
 /* At exit: whether co (not self) may be stopped, claiming it if so. */
-bool co_claim_for_exit(Coroutine *co, const Coroutine *self);
-void co_leaders_init(void);
-void co_leader_exit(void);
-void co_after_fork_child(void);
 
 /*
  * worker.c. A worker is a thread that runs one coroutine at a time. The
@@ -226,7 +243,8 @@ struct co_worker {
     } links;
 };
 
-void co_workers_init(void (*run)(Coroutine *));
+/* Which function runs a coroutine's body (coroutine.c's, set at load). */
+void co_workers_run_with(void (*run)(Coroutine *));
 /* A worker for a new coroutine, from the pool or with a fresh thread; NULL
  * with *err set when no thread can be had. */
 struct co_worker *co_worker_get(int *err);
@@ -236,8 +254,5 @@ bool co_worker_is_stale(const struct co_worker *w);    /* from before fork() */
 size_t co_workers_live(void);
 void co_workers_stop_for_exit(bool (*claim)(Coroutine *, const Coroutine *),
                               const Coroutine *self);
-void co_workers_fork_prepare(void);
-void co_workers_fork_parent(void);
-void co_workers_fork_child(void);
 
 #endif

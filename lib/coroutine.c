@@ -41,18 +41,6 @@ static void leader_free(void *object)
     co_current = NULL;
 }
 
-void co_leaders_init(void)
-{
-    CO_PTHREAD(pthread_key_create(&leader_key, leader_free));
-}
-
-void co_leader_exit(void)
-{
-    if (co_current != NULL && is_leader(co_current)) {
-        CO_PTHREAD(pthread_setspecific(leader_key, NULL));
-        leader_free(co_current);
-    }
-}
 
 /* The leader is made on a thread's first use of the library, with nothing
  * shared: a thread's first call must not order it after another's. */
@@ -302,7 +290,9 @@ void coroutine_fn qemu_coroutine_yield(void)
     (void)act;
 }
 
-void co_run(Coroutine *co)
+/* Runs co's body on its worker thread and posts CO_ACT_FINISH to its last
+ * enterer; the worker touches nothing of co afterwards. */
+static void co_run(Coroutine *co)
 {
     Coroutine *to;
     struct co_wakeups woken;
@@ -346,7 +336,7 @@ void co_wake(Coroutine *co)
     run(leader_get(), co, NULL, true);
 }
 
-bool co_claim_for_exit(Coroutine *co, const Coroutine *self)
+static bool claim_for_exit(Coroutine *co, const Coroutine *self)
 {
     int state = atomic_load_explicit(&co->state, memory_order_relaxed);
 
@@ -364,11 +354,43 @@ bool co_claim_for_exit(Coroutine *co, const Coroutine *self)
     }
 }
 
-void co_after_fork_child(void)
+/*
+ * Process exit. Suspended and never-entered coroutines are abandoned as
+ * stack switching would abandon them, but their threads are unwound (a
+ * jump back to the worker's start) and joined, so that no tool reports a
+ * leak. When exit() is called inside a coroutine, the coroutines waiting on
+ * it in its chain of enters are parked too and get the same treatment.
+ * Coroutines running in other threads' chains cannot be stopped safely and
+ * are left alone.
+ */
+static void on_exit_stop(void)
+{
+    co_workers_stop_for_exit(claim_for_exit, co_current);
+    if (co_current != NULL && is_leader(co_current)) {
+        CO_PTHREAD(pthread_setspecific(leader_key, NULL));
+        leader_free(co_current);
+    }
+}
+
+/* If the fork happened inside a coroutine, the child's only thread is that
+ * coroutine's, and it has nobody to switch to. */
+static void on_fork_child(void)
 {
     if (co_current != NULL && !is_leader(co_current)) {
         co_forked_in_coroutine = true;
     }
+}
+
+__attribute__((constructor)) static void core_load(void)
+{
+    static const struct co_process_hooks hooks = {
+        .fork_child = on_fork_child,
+        .exit = on_exit_stop,
+    };
+
+    CO_PTHREAD(pthread_key_create(&leader_key, leader_free));
+    co_workers_run_with(co_run);
+    co_process_watch(CO_STAGE_CORE, &hooks);
 }
 
 Coroutine *coroutine_fn qemu_coroutine_self(void)

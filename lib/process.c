@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The process's events: the library being loaded, fork() and exit.
+ * The process's events, fork() and exit, for the files that keep state
+ * across them. Each file watches from a constructor of its own, so a
+ * static link that pulls the file in also pulls in its watch; the handlers
+ * run in a fixed order of stages, whatever order the constructors ran in.
  */
 #include "config.h"
 
@@ -9,55 +12,67 @@
 
 #include "coroutine-int.h"
 
-#ifndef __GNUC__
-#error "cothread registers its fork and exit handlers from a constructor (__attribute__((constructor)))"
-#endif
+static const struct co_process_hooks *watchers[CO_STAGES];
 
-/*
- * Process exit. Suspended and never-entered coroutines are abandoned as
- * stack switching would abandon them, but their threads are unwound (a
- * jump back to the worker's start) and joined, so that no tool reports a
- * leak. When exit() is called inside a coroutine, the coroutines waiting on
- * it in its chain of enters are parked too and get the same treatment.
- * Coroutines running in other threads' chains cannot be stopped safely and
- * are left alone.
- */
-static void on_exit_stop_threads(void)
-{
-    co_workers_stop_for_exit(co_claim_for_exit, co_current);
-    co_leader_exit();
-}
-
-/* fork() must not copy the bookkeeping in the middle of a change. */
+/* fork() must not copy anyone's bookkeeping in the middle of a change:
+ * every stage takes its locks, the lowest first. */
 static void on_fork_prepare(void)
 {
-    co_settings_fork_prepare();
-    co_workers_fork_prepare();
+    for (int i = 0; i < CO_STAGES; i++) {
+        if (watchers[i] != NULL && watchers[i]->fork_prepare != NULL) {
+            watchers[i]->fork_prepare();
+        }
+    }
 }
 
 static void on_fork_parent(void)
 {
-    co_workers_fork_parent();
-    co_settings_fork_parent();
+    for (int i = CO_STAGES - 1; i >= 0; i--) {
+        if (watchers[i] != NULL && watchers[i]->fork_parent != NULL) {
+            watchers[i]->fork_parent();
+        }
+    }
 }
 
 static void on_fork_child(void)
 {
-    co_workers_fork_child();
-    co_settings_fork_child();
-    co_after_fork_child();
+    for (int i = CO_STAGES - 1; i >= 0; i--) {
+        if (watchers[i] != NULL && watchers[i]->fork_child != NULL) {
+            watchers[i]->fork_child();
+        }
+    }
 }
 
-/* At load time the process (or dlopen()) is still single-threaded as far as
- * the library is concerned: no fork() can be half-way through when the fork
- * handlers appear, and the application's own exit handlers, registered
- * later, run before ours and may still use coroutines. */
-__attribute__((constructor)) static void on_load(void)
+/* Registered while the library loads, so the application's own exit
+ * handlers, registered later, run before this one and may still use
+ * coroutines. */
+static void on_exit_run_hooks(void)
 {
-    co_leaders_init();
-    co_workers_init(co_run);
-    CO_PTHREAD(pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child));
-    if (atexit(on_exit_stop_threads) != 0) {
-        co_die("coroutine backend", "cannot register the exit handler (atexit)");
+    for (int i = CO_STAGES - 1; i >= 0; i--) {
+        if (watchers[i] != NULL && watchers[i]->exit != NULL) {
+            watchers[i]->exit();
+        }
+    }
+}
+
+void co_process_watch(enum co_stage stage, const struct co_process_hooks *hooks)
+{
+    static bool registered;
+    int err;
+
+    /* Constructors run while the process (or dlopen()) is single-threaded
+     * as far as the library is concerned: no lock is needed here, and no
+     * fork() can be half-way through when the handlers appear. */
+    watchers[stage] = hooks;
+    if (registered) {
+        return;
+    }
+    registered = true;
+    err = pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child);
+    if (err != 0) {
+        co_die("library load", "cannot register the fork handlers (pthread_atfork)");
+    }
+    if (atexit(on_exit_run_hooks) != 0) {
+        co_die("library load", "cannot register the exit handler (atexit)");
     }
 }

@@ -172,17 +172,23 @@ void co_settings_set_pool_size(unsigned n)
 }
 
 /* fork() must not copy the lock in the middle of a change. */
-void co_settings_fork_prepare(void)
+static void fork_prepare(void)
 {
     co_quiet_lock(&settings.lock);
 }
 
-void co_settings_fork_parent(void)
+static void fork_done(void)
 {
     co_quiet_unlock(&settings.lock);
 }
 
-void co_settings_fork_child(void)
+__attribute__((constructor)) static void settings_load(void)
 {
-    co_quiet_unlock(&settings.lock);
+    static const struct co_process_hooks hooks = {
+        .fork_prepare = fork_prepare,
+        .fork_parent = fork_done,
+        .fork_child = fork_done,
+    };
+
+    co_process_watch(CO_STAGE_SETTINGS, &hooks);
 }

@@ -460,21 +460,9 @@ static void futex_hash_refit(void)
 
 /* The calls coroutine.c and process.c use */
 
-void co_workers_init(void (*run)(Coroutine *))
+void co_workers_run_with(void (*run)(Coroutine *))
 {
-    static const int synchronous[] = {
-        SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
-    };
-
     run_coroutine = run;
-    sigfillset(&worker_sigmask);
-    for (size_t i = 0; i < sizeof(synchronous) / sizeof(synchronous[0]); i++) {
-        sigdelset(&worker_sigmask, synchronous[i]);
-    }
-    CO_PTHREAD(pthread_key_create(&worker_key, on_worker_exit));
-    if (co_under_helgrind_or_drd()) {
-        spawner_start();
-    }
 }
 
 struct co_worker *co_worker_get(int *err)
@@ -600,17 +588,17 @@ void co_workers_stop_for_exit(bool (*claim)(Coroutine *, const Coroutine *),
  * is emptied. A spawner is started afresh in the child, while its only
  * thread is the one that forked.
  */
-void co_workers_fork_prepare(void)
+static void fork_prepare(void)
 {
     reg_lock();
 }
 
-void co_workers_fork_parent(void)
+static void fork_parent(void)
 {
     reg_unlock();
 }
 
-void co_workers_fork_child(void)
+static void fork_child(void)
 {
     fork_generation++;
     reg.idle = NULL;
@@ -623,6 +611,28 @@ void co_workers_fork_child(void)
         close_pipe(spawner.request);
         close_pipe(spawner.reply);
         close_pipe(spawner.turn);
+        spawner_start();
+    }
+}
+
+__attribute__((constructor)) static void workers_load(void)
+{
+    static const int synchronous[] = {
+        SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
+    };
+    static const struct co_process_hooks hooks = {
+        .fork_prepare = fork_prepare,
+        .fork_parent = fork_parent,
+        .fork_child = fork_child,
+    };
+
+    sigfillset(&worker_sigmask);
+    for (size_t i = 0; i < sizeof(synchronous) / sizeof(synchronous[0]); i++) {
+        sigdelset(&worker_sigmask, synchronous[i]);
+    }
+    CO_PTHREAD(pthread_key_create(&worker_key, on_worker_exit));
+    co_process_watch(CO_STAGE_WORKERS, &hooks);
+    if (co_under_helgrind_or_drd()) {
         spawner_start();
     }
 }
