@@ -126,10 +126,14 @@ static Coroutine *create(CoroutineEntry *entry, int *err)
         return NULL;
     }
     co = &w->co;
-    /* The tools see the state words only through the annotations: the
-     * misuse checks read them from any thread. */
+    /* The misuse checks of an enter read the state words, and the fields
+     * that never change once the handle is out, before the claim that
+     * orders the enterer: the tools see the state words only through the
+     * annotations, and the immutable fields not at all. */
     co_unchecked(&co->state, sizeof(co->state));
     co_unchecked(&co->wait_state, sizeof(co->wait_state));
+    co_unchecked(&co->worker, sizeof(co->worker));
+    co_unchecked(&co->baton, sizeof(co->baton));
     co->entry = entry;
     co->entry_arg = NULL;
     co->caller = NULL;
@@ -204,14 +208,12 @@ static void prepend(struct co_wakeups *pending, const struct co_wakeups *woken)
 static void run(Coroutine *self, Coroutine *co, void *opaque, bool woken)
 {
     static const char fn[] = "qemu_coroutine_enter";
-    struct co_wakeups pending = { co, co };
+    struct co_wakeups pending = { NULL, NULL };
+    Coroutine *to = co;
 
-    co->wait_next = NULL;
-    while (pending.head != NULL) {
-        Coroutine *to = pending.head;
+    for (;;) {
         struct co_wakeups received = { NULL, NULL };
 
-        pending.head = to->wait_next;
         check_not_forked(fn);
         CO_MISUSE_IF(co_worker_is_stale(to->worker), fn,
                      "coroutine was created before fork() and its thread does not "
@@ -220,6 +222,9 @@ static void run(Coroutine *self, Coroutine *co, void *opaque, bool woken)
             atomic_store_explicit(&to->wait_state, CO_WAIT_NONE, memory_order_relaxed);
             wait_until_suspended(to);
         }
+        /* Nothing of to but its immutable fields is read before the claim:
+         * a resume from another thread is ordered after to's last yield
+         * only from there on. */
         if (claim(to, self) == CO_CREATED) {
             to->entry_arg = opaque;
         }
@@ -229,6 +234,11 @@ static void run(Coroutine *self, Coroutine *co, void *opaque, bool woken)
             co_worker_put(to->worker);
         }
         prepend(&pending, &received);
+        if (pending.head == NULL) {
+            return;
+        }
+        to = pending.head;
+        pending.head = to->wait_next;
         opaque = NULL;
         woken = true;
     }

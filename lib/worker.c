@@ -489,6 +489,7 @@ struct co_worker *co_worker_get(int *err)
     co_unchecked(&w->links, sizeof(w->links));
     co_unchecked(&w->thread, sizeof(w->thread));
     co_unchecked(&w->stack_size, sizeof(w->stack_size));
+    co_unchecked(&w->fork_generation, sizeof(w->fork_generation));
     w->stack_size = stack_size;
     co_baton_init(&w->baton);
     w->fork_generation = fork_generation;

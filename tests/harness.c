@@ -165,3 +165,33 @@ void assert_child_succeeds(int (*fn)(void *), void *arg)
         fail();
     }
 }
+
+static int events[64];
+static int events_len;
+
+void log_reset(void)
+{
+    events_len = 0;
+    memset(events, 0, sizeof(events));
+}
+
+void log_event(int what)
+{
+    if (events_len < (int)(sizeof(events) / sizeof(events[0]))) {
+        events[events_len] = what;
+    }
+    events_len++;
+}
+
+int log_length(void)
+{
+    return events_len;
+}
+
+void assert_log(const int *expected, int n)
+{
+    assert_int_equal(events_len, n);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(events[i], expected[i]);
+    }
+}

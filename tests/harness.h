@@ -56,6 +56,16 @@ bool under_valgrind(void);
  * its pool off by default. */
 bool under_thread_tool(void);
 
+/*
+ * An event log for one thread's coroutines (no cmocka calls, so coroutine
+ * bodies may record in it): log_event() appends, assert_log() compares
+ * afterwards, on the thread that runs the test.
+ */
+void log_reset(void);
+void log_event(int what);
+int log_length(void);
+void assert_log(const int *expected, int n);
+
 /* True when the tests run under qemu-user: tests/cross-check.sh sets
  * COTHREAD_TEST_UNDER_QEMU=1 (a program cannot tell by itself). */
 bool under_qemu_user(void);

@@ -15,28 +15,6 @@
 #define END NULL
 
 /* An order log shared by the coroutines of one test (one thread). */
-static int order[64];
-static int order_len;
-
-static void log_event(int what)
-{
-    order[order_len++] = what;
-}
-
-static void reset_log(void)
-{
-    order_len = 0;
-    memset(order, 0, sizeof(order));
-}
-
-static void assert_log(const int *expected, int n)
-{
-    assert_int_equal(order_len, n);
-    for (int i = 0; i < n; i++) {
-        assert_int_equal(order[i], expected[i]);
-    }
-}
-
 static CoMutex mutex;           /* zero-filled: unlocked, as in QEMU */
 
 struct locker {
@@ -66,10 +44,10 @@ static void test_hand_over(void **state)
     Coroutine *c2 = qemu_coroutine_create(lock_log_unlock);
     static const int expected[] = { 1, -1, 2, -2 };
 
-    reset_log();
+    log_reset();
     qemu_coroutine_enter(c1, &l1);
     qemu_coroutine_enter(c2, &l2);
-    assert_int_equal(order_len, 1);         /* c2 waits */
+    assert_int_equal(log_length(), 1);         /* c2 waits */
     assert_false(qemu_coroutine_entered(c2));
     qemu_coroutine_enter(c1, NULL);
     assert_log(expected, 4);
@@ -96,7 +74,7 @@ static void test_fifo_without_barging(void **state)
     Coroutine *c1 = qemu_coroutine_create(unlock_then_newcomer);
     static const int expected[] = { 1, -1, 2, -2, 3, -3, 4, -4, 5, -5 };
 
-    reset_log();
+    log_reset();
     qemu_coroutine_enter(c1, NULL);
     for (int i = 2; i <= 4; i++) {
         qemu_coroutine_enter(qemu_coroutine_create(lock_log_unlock), &l[i]);
@@ -112,10 +90,10 @@ static void test_zero_and_init(void **state)
     Coroutine *c1 = qemu_coroutine_create(lock_log_unlock);
 
     qemu_co_mutex_init(&mutex);
-    reset_log();
+    log_reset();
     qemu_coroutine_enter(c1, &l1);
     qemu_coroutine_enter(c1, NULL);
-    assert_int_equal(order_len, 2);
+    assert_int_equal(log_length(), 2);
 }
 
 /*

@@ -16,28 +16,6 @@
 
 #define END NULL
 
-static int order[64];
-static int order_len;
-
-static void log_event(int what)
-{
-    order[order_len++] = what;
-}
-
-static void reset_log(void)
-{
-    order_len = 0;
-    memset(order, 0, sizeof(order));
-}
-
-static void assert_log(const int *expected, int n)
-{
-    assert_int_equal(order_len, n);
-    for (int i = 0; i < n; i++) {
-        assert_int_equal(order[i], expected[i]);
-    }
-}
-
 static CoQueue queue;
 
 static void coroutine_fn wait_and_log(void *opaque)
@@ -65,14 +43,14 @@ static void test_wake_order(void **state)
     static const int expected[] = { 1, 2, 3, 100, -1, -2, -3, 101 };
     Coroutine *waker = qemu_coroutine_create(wake_all_then_log);
 
-    reset_log();
+    log_reset();
     qemu_co_queue_init(&queue);
     for (int i = 0; i < 3; i++) {
         qemu_coroutine_enter(qemu_coroutine_create(wait_and_log), &ids[i]);
     }
     assert_false(qemu_co_queue_empty(&queue));
     qemu_coroutine_enter(waker, NULL);
-    assert_int_equal(order_len, 7);
+    assert_int_equal(log_length(), 7);
     assert_true(qemu_co_queue_empty(&queue));
     qemu_coroutine_enter(waker, NULL);
     assert_log(expected, 8);
@@ -104,7 +82,7 @@ static void test_depth_first(void **state)
 {
     static const int expected[] = { 100, 1, 3, 2 };
 
-    reset_log();
+    log_reset();
     qemu_coroutine_enter(qemu_coroutine_create(wait_on), &qa);
     qemu_coroutine_enter(qemu_coroutine_create(wait_on), &qb);
     qemu_coroutine_enter(qemu_coroutine_create(wait_on), &qc);
@@ -156,7 +134,7 @@ static void test_wake_from_thread_runs_at_once(void **state)
     static int id = 7;
     static const int expected[] = { 7, -7 };
 
-    reset_log();
+    log_reset();
     assert_false(qemu_co_queue_next(&queue));
     assert_false(qemu_co_enter_next(&queue));
     qemu_coroutine_enter(qemu_coroutine_create(wait_and_log), &id);
@@ -193,11 +171,11 @@ static void test_wait_releases_mutex(void **state)
     static const int expected[] = { 2, 3, 1 };
     Coroutine *waker = qemu_coroutine_create(take_mutex_and_wake);
 
-    reset_log();
+    log_reset();
     held_after_wait = false;
     qemu_coroutine_enter(qemu_coroutine_create(wait_with_mutex), NULL);
     qemu_coroutine_enter(waker, NULL);
-    assert_int_equal(order_len, 1);
+    assert_int_equal(log_length(), 1);
     assert_false(held_after_wait);
     qemu_coroutine_enter(waker, NULL);
     assert_log(expected, 3);
@@ -229,7 +207,7 @@ static void *wake_from_other_thread(void *arg)
 
     qemu_coroutine_enter(qemu_coroutine_create(wake_one), NULL);
     /* The waiter ran and yielded back to this thread. */
-    yielded_to_waker_thread = order_len == 1 && !qemu_coroutine_entered(waiter);
+    yielded_to_waker_thread = log_length() == 1 && !qemu_coroutine_entered(waiter);
     waiter_ran_in = pthread_self();
     qemu_coroutine_enter(waiter, NULL);
     return NULL;
@@ -241,7 +219,7 @@ static void test_woken_runs_in_wakers_chain(void **state)
     Coroutine *waiter = qemu_coroutine_create(wait_then_yield);
     pthread_t thread;
 
-    reset_log();
+    log_reset();
     yielded_to_waker_thread = false;
     qemu_coroutine_enter(waiter, NULL);
     assert_int_equal(pthread_create(&thread, NULL, wake_from_other_thread, waiter), 0);

@@ -13,28 +13,6 @@
 
 #define END NULL
 
-static int order[64];
-static int order_len;
-
-static void log_event(int what)
-{
-    order[order_len++] = what;
-}
-
-static void reset_log(void)
-{
-    order_len = 0;
-    memset(order, 0, sizeof(order));
-}
-
-static void assert_log(const int *expected, int n)
-{
-    assert_int_equal(order_len, n);
-    for (int i = 0; i < n; i++) {
-        assert_int_equal(order[i], expected[i]);
-    }
-}
-
 static CoRwlock lock;
 
 /* What a coroutine does; its id is logged when it has the lock (negated
@@ -99,7 +77,7 @@ static void test_readers_share(void **state)
     static const int expected[] = { 1, 2, 3, -1, -2, -3 };
 
     qemu_co_rwlock_init(&lock);
-    reset_log();
+    log_reset();
     for (int i = 0; i < 3; i++) {
         co[i] = start(&r[i]);
     }
@@ -117,14 +95,13 @@ static void test_waiting_writer_holds_back_readers(void **state)
     struct script w = { 2, { WRITE, UNLOCK }, 2 };
     struct script r2 = { 3, { READ, UNLOCK }, 2 };
     static const int expected[] = { 1, -1, 20, -2, 3, -3 };
-    Coroutine *c1 = start(&r1);
+    Coroutine *c1;
 
-    reset_log();
-    order_len = 0;
-    log_event(1);
+    log_reset();
+    c1 = start(&r1);
     start(&w);
     start(&r2);
-    assert_int_equal(order_len, 1);
+    assert_int_equal(log_length(), 1);
     qemu_coroutine_enter(c1, NULL);
     assert_log(expected, 6);
 }
@@ -140,13 +117,13 @@ static void test_downgrade_lets_readers_in(void **state)
     static const int expected[] = { 10, 1, 2, -2, 3, -3, -1, 40, -4 };
     Coroutine *cw;
 
-    reset_log();
+    log_reset();
     cw = start(&w);
     start(&r1);
     start(&r2);
     start(&w2);
     qemu_coroutine_enter(cw, NULL);     /* downgrade, yield: readers run */
-    assert_int_equal(order_len, 6);
+    assert_int_equal(log_length(), 6);
     qemu_coroutine_enter(cw, NULL);     /* last reader out: w2 runs */
     assert_log(expected, 9);
 }
@@ -161,12 +138,12 @@ static void test_upgrade_waits_behind_writer(void **state)
     static const int expected[] = { 1, 2, -2, 30, -3, 10, -1 };
     Coroutine *c1, *c2;
 
-    reset_log();
+    log_reset();
     c1 = start(&r1);
     c2 = start(&r2);
     start(&w);
     qemu_coroutine_enter(c1, NULL);     /* upgrade: waits */
-    assert_int_equal(order_len, 2);
+    assert_int_equal(log_length(), 2);
     qemu_coroutine_enter(c2, NULL);
     assert_log(expected, 7);
 }
@@ -177,7 +154,7 @@ static void test_upgrade_alone(void **state)
     struct script r = { 1, { READ, UPGRADE, DOWNGRADE, UNLOCK }, 4 };
     static const int expected[] = { 1, 10, 1, -1 };
 
-    reset_log();
+    log_reset();
     start(&r);
     assert_log(expected, 4);
 }
