@@ -26,6 +26,11 @@
 
 #include "qemu-coroutine.h"
 
+/* process.c: set once its load-time hook (a constructor) has run. Nothing
+ * calls that hook, so only this flag, which leader_get() checks, makes a
+ * static link keep process.c's object, and with it the hook. */
+extern bool co_process_loaded;
+
 /* error.c */
 
 /* Misuse by the caller: one line naming the call and the problem, abort. */

@@ -62,6 +62,10 @@ static Coroutine *leader_get(void)
     if (co_current != NULL) {
         return co_current;
     }
+    if (!co_process_loaded) {
+        co_die("coroutine backend", "the library's load hook did not run "
+               "(a static link without lib/process.c's object?)");
+    }
     /* Every first use reads the environment, so a bad setting stops the
      * program before anything has run. */
     (void)co_settings_pool_size();

@@ -13,6 +13,8 @@
 #error "cothread registers its fork and exit handlers from a constructor (__attribute__((constructor)))"
 #endif
 
+bool co_process_loaded;
+
 /*
  * Process exit. Suspended and never-entered coroutines are abandoned as
  * stack switching would abandon them, but their threads are unwound (a
@@ -60,4 +62,5 @@ __attribute__((constructor)) static void on_load(void)
     if (atexit(on_exit_stop_threads) != 0) {
         co_die("coroutine backend", "cannot register the exit handler (atexit)");
     }
+    co_process_loaded = true;
 }
