@@ -97,6 +97,9 @@ static void *worker_main(void *arg)
     bool reused = false;
 
     CO_PTHREAD(pthread_setspecific(worker_key, w));
+    /* POSIX threads inherit the mask thread_start() set; Emscripten's (3.1)
+     * start with an empty one. */
+    CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &worker_sigmask, NULL));
     thread_set_name();
     if (setjmp(stop) != 0) {
         CO_PTHREAD(pthread_setspecific(worker_key, NULL));
