@@ -85,7 +85,13 @@ void co_quiet_lock(struct co_quiet_lock *lock);
 void co_quiet_unlock(struct co_quiet_lock *lock);
 
 /* settings.c: tunables, read from the environment on first use. */
+/* configure chooses the default (1 MiB, QEMU's; less on WebAssembly, whose
+ * thread stacks come out of the module's memory). */
+#ifdef COTHREAD_DEFAULT_STACK_SIZE
+#define CO_STACK_SIZE_DEFAULT ((size_t)COTHREAD_DEFAULT_STACK_SIZE)
+#else
 #define CO_STACK_SIZE_DEFAULT ((size_t)1 << 20)
+#endif
 #define CO_STACK_SIZE_MAX ((size_t)1 << 30)
 #define CO_POOL_SIZE_DEFAULT 64u
 #define CO_POOL_SIZE_MAX 65536u
