@@ -214,7 +214,8 @@ COTHREAD_API Coroutine *cothread_try_create(CoroutineEntry *entry);
  * cothread_set_stack_size - stack size of coroutine threads created from now
  * on, in bytes.
  *
- * The default is 1 MiB, or the value of the environment variable
+ * The default is 1 MiB (256 KiB on WebAssembly, where every thread stack
+ * is taken from the module's memory), or the value of the environment variable
  * COTHREAD_STACK_SIZE read at the first coroutine creation (bytes, with an
  * optional k, m or g suffix for KiB, MiB, GiB; an invalid value there stops
  * the program with a message). Sizes are rounded up to the page size. Idle

@@ -90,19 +90,12 @@ static void on_worker_exit(void *worker)
                            "cancelled): the coroutine's caller would wait forever");
 }
 
-static void *worker_main(void *arg)
+/* Runs one coroutine after another on w's thread; leaves only by the jump
+ * to co_stop_target. */
+_Noreturn static void serve(struct co_worker *w)
 {
-    struct co_worker *w = arg;
-    jmp_buf stop;
     bool reused = false;
 
-    CO_PTHREAD(pthread_setspecific(worker_key, w));
-    thread_set_name();
-    if (setjmp(stop) != 0) {
-        CO_PTHREAD(pthread_setspecific(worker_key, NULL));
-        return NULL;
-    }
-    co_stop_target = &stop;
     for (;;) {
         /* Waiting for the next coroutine is no cancellation point either. */
         CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL));
@@ -119,6 +112,38 @@ static void *worker_main(void *arg)
         run_coroutine(&w->co);
         reused = true;
     }
+}
+
+static void no_cleanup(void *arg)
+{
+    (void)arg;
+}
+
+static void *worker_main(void *arg)
+{
+    struct co_worker *w = arg;
+    jmp_buf stop;
+
+    CO_PTHREAD(pthread_setspecific(worker_key, w));
+    /* POSIX threads inherit the mask thread_start() set; Emscripten's (3.1)
+     * start with an empty one. */
+    CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &worker_sigmask, NULL));
+    thread_set_name();
+    /*
+     * The jump back here at exit skips the pops of the cleanup handlers
+     * that the abandoned coroutine body pushed. Popping this handler puts
+     * the thread's list of them back as it was before: musl (and so
+     * Emscripten) runs every handler still listed when a thread returns,
+     * and those live in the abandoned frames.
+     */
+    pthread_cleanup_push(no_cleanup, NULL);
+    if (setjmp(stop) == 0) {
+        co_stop_target = &stop;
+        serve(w);
+    }
+    pthread_cleanup_pop(0);
+    CO_PTHREAD(pthread_setspecific(worker_key, NULL));
+    return NULL;
 }
 
 /* Starts w's thread; returns 0 or pthread_create()'s error. Whoever calls

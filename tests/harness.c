@@ -46,6 +46,15 @@ bool under_qemu_user(void)
     return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
 }
 
+void skip_without_fork(void)
+{
+#ifdef __EMSCRIPTEN__
+    print_message("skipped: WebAssembly has no processes to fork (Emscripten's "
+                  "fork() fails with ENOSYS)\n");
+    skip();
+#endif
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -122,8 +131,10 @@ void child_finish(pid_t pid, int read_fd, struct child_result *result)
 void run_in_child(int (*fn)(void *), void *arg, struct child_result *result)
 {
     int fd;
-    pid_t pid = child_start(&fd);
+    pid_t pid;
 
+    skip_without_fork();
+    pid = child_start(&fd);
     assert_true(pid >= 0);
     if (pid == 0) {
         int code = fn(arg);

@@ -13,6 +13,12 @@
 #include <setjmp.h>
 #include <stdbool.h>
 #include <sys/types.h>
+/* cmocka.h declares uintptr_t itself unless told that <stdint.h> did, and
+ * on wasm32 its choice (unsigned int) is not the C library's (unsigned
+ * long). */
+#ifndef _UINTPTR_T_DEFINED
+#define _UINTPTR_T_DEFINED 1
+#endif
 #include <cmocka.h>
 
 #include "qemu-coroutine.h"
@@ -65,6 +71,10 @@ void log_reset(void);
 void log_event(int what);
 int log_length(void);
 void assert_log(const int *expected, int n);
+
+/* Skips the calling test, printing why, on a platform without fork()
+ * (WebAssembly). run_in_child() and the assert_child_ calls do it first. */
+void skip_without_fork(void);
 
 /* True when the tests run under qemu-user: tests/cross-check.sh sets
  * COTHREAD_TEST_UNDER_QEMU=1 (a program cannot tell by itself). */

@@ -139,6 +139,7 @@ static void check_child_stopped(enum after_fork what, const char *call)
 {
     struct forking f = { .what = what };
 
+    skip_without_fork();
     qemu_coroutine_enter(qemu_coroutine_create(fork_inside), &f);
     assert_true(f.forked);
     if (f.result.timed_out || !WIFSIGNALED(f.result.status) ||
