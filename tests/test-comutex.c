@@ -293,15 +293,17 @@ static void test_enter_waiter(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hand_over),
-        cmocka_unit_test(test_fifo_without_barging),
-        cmocka_unit_test(test_zero_and_init),
-        cmocka_unit_test(test_threads_contend),
+        /* Death tests first: their children create threads, which
+         * qemu-user cannot do after a fork while other threads live. */
         cmocka_unit_test(test_unlock_not_held),
         cmocka_unit_test(test_recursive_lock),
         cmocka_unit_test(test_finish_holding),
         cmocka_unit_test(test_outside_coroutine),
         cmocka_unit_test(test_enter_waiter),
+        cmocka_unit_test(test_hand_over),
+        cmocka_unit_test(test_fifo_without_barging),
+        cmocka_unit_test(test_zero_and_init),
+        cmocka_unit_test(test_threads_contend),
     };
     return cmocka_run_group_tests_name("comutex", tests, NULL, NULL);
 }

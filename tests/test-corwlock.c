@@ -280,12 +280,14 @@ static void test_misuse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        /* Death tests first: their children create threads, which
+         * qemu-user cannot do after a fork while other threads live. */
+        cmocka_unit_test(test_misuse),
         cmocka_unit_test(test_readers_share),
         cmocka_unit_test(test_waiting_writer_holds_back_readers),
         cmocka_unit_test(test_downgrade_lets_readers_in),
         cmocka_unit_test(test_upgrade_waits_behind_writer),
         cmocka_unit_test(test_upgrade_alone),
-        cmocka_unit_test(test_misuse),
     };
     return cmocka_run_group_tests_name("corwlock", tests, NULL, NULL);
 }
