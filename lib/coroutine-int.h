@@ -37,7 +37,25 @@
         } \
     } while (0)
 
-/* Every pthread call whose failure would be a library bug goes here. */
+/*
+ * A call that may fail in correct use (no memory, no threads, a full table)
+ * failed where the contract is to stop: one line naming the public call,
+ * what could not be done, the call that failed and its error (0: the call
+ * gives none, as atexit()), then abort.
+ */
+_Noreturn void co_die_failed(const char *func, const char *what, const char *call,
+                             int err);
+
+/* A failed library call, for the caller to report: its error number and the
+ * name of the call, which a message then shows. */
+struct co_failure {
+    int err;
+    const char *call;
+};
+
+/* Every pthread call whose failure would be a library bug goes here: only
+ * those whose every documented error is impossible with the arguments
+ * cothread passes (EINVAL for a bad attribute, state or mask, say). */
 #define CO_PTHREAD(call) co_pthread_check((call), #call)
 
 _Noreturn void co_die(const char *func, const char *problem);
@@ -130,7 +148,9 @@ struct co_baton {
     struct co_wakeups wakeups;
 };
 
-void co_baton_init(struct co_baton *baton);
+/* 0, or the error of the call that failed (named in *fail); nothing is left
+ * to destroy then. */
+int co_baton_init(struct co_baton *baton, struct co_failure *fail);
 void co_baton_destroy(struct co_baton *baton);
 void co_baton_post(struct co_baton *to, enum co_action act,
                    const struct co_wakeups *wakeups);
@@ -197,11 +217,13 @@ Coroutine *co_self_in_coroutine(const char *func);
 /* Makes a waiter run (see "Waking up" in the public header). */
 void co_wake(Coroutine *co);
 extern bool co_forked_in_coroutine;
-/* Runs co's body on its worker thread and posts CO_ACT_FINISH to its last
- * enterer; the worker touches nothing of co afterwards. */
+/* Runs co's body on its worker thread, with cancellation enabled only while
+ * the body runs, and posts CO_ACT_FINISH to its last enterer; the worker
+ * touches nothing of co afterwards. */
 void co_run(Coroutine *co);
 /* At exit: whether co (not self) may be stopped, claiming it if so. */
 bool co_claim_for_exit(Coroutine *co, const Coroutine *self);
+/* At load; stops with a message when the thread key cannot be had. */
 void co_leaders_init(void);
 void co_leader_exit(void);
 void co_after_fork_child(void);
@@ -226,10 +248,11 @@ struct co_worker {
     } links;
 };
 
+/* At load; stops with a message when the thread key cannot be had. */
 void co_workers_init(void (*run)(Coroutine *));
 /* A worker for a new coroutine, from the pool or with a fresh thread; NULL
- * with *err set when no thread can be had. */
-struct co_worker *co_worker_get(int *err);
+ * with *fail set when no thread can be had. */
+struct co_worker *co_worker_get(struct co_failure *fail);
 /* The coroutine finished: back to the pool, or stopped and freed. */
 void co_worker_put(struct co_worker *w);
 bool co_worker_is_stale(const struct co_worker *w);    /* from before fork() */

@@ -52,12 +52,23 @@ static void on_fork_child(void)
  * the library is concerned: no fork() can be half-way through when the fork
  * handlers appear, and the application's own exit handlers, registered
  * later, run before ours and may still use coroutines. */
+/* Each step may fail in correct use (no key left, no memory); nothing can
+ * report an error from a constructor, and the library cannot work without
+ * any of them, so a failure stops the program, naming the call. */
 __attribute__((constructor)) static void on_load(void)
 {
+    int err;
+
     co_leaders_init();
     co_workers_init(co_run);
-    CO_PTHREAD(pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child));
+    err = pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child);
+    if (err != 0) {
+        co_die_failed("library load", "cannot register the fork handlers",
+                      "pthread_atfork", err);
+    }
+    /* atexit() reports no error number. */
     if (atexit(on_exit_stop_threads) != 0) {
-        co_die("coroutine backend", "cannot register the exit handler (atexit)");
+        co_die_failed("library load", "cannot register the exit handler",
+                      "atexit", 0);
     }
 }
