@@ -523,6 +523,26 @@ static void check_run(unsigned long k, bool spawner, const struct run *ref,
     }
 }
 
+/*
+ * In a sanitizer build, a fresh process costs ten times as much, and a run
+ * that ends in an internal error (a call whose only error is a bad
+ * argument) only prints and aborts: there is nothing for the sanitizer to
+ * check. Such calls are then made to fail only at their first few points.
+ */
+#define THIN_KEEP 2
+
+static bool thin_sweep(void)
+{
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+    return true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+    return true;
+#endif
+#endif
+    return false;
+}
+
 static double seconds_since(const struct timespec *t0)
 {
     struct timespec t1;
@@ -536,7 +556,8 @@ static void sweep(bool spawner)
     struct run *ref = malloc(sizeof(*ref));
     struct run *runs = malloc(BATCH * sizeof(*runs));
     unsigned per_call[FAULT_CALLS][OUTCOMES];
-    unsigned long n;
+    unsigned seen[FAULT_CALLS] = { 0 };
+    unsigned long n, *todo, todo_count = 0;
     struct timespec t0;
 
     assert_non_null(ref);
@@ -555,13 +576,21 @@ static void sweep(bool spawner)
     }
     n = ref->calls;
     survivors[spawner][survivor_count[spawner]++] = 0;
+    todo = malloc(n * sizeof(*todo));
+    assert_non_null(todo);
+    for (unsigned long k = 1; k <= n; k++) {
+        int which = ref->seq[k - 1] - 'a';
+        if (!thin_sweep() || fault_calls[which].allowed || seen[which]++ < THIN_KEEP) {
+            todo[todo_count++] = k;
+        }
+    }
 
-    for (unsigned long first = 1; first <= n; first += BATCH) {
+    for (unsigned long first = 0; first < todo_count; first += BATCH) {
         struct pending batch[BATCH];
-        unsigned long count = n - first + 1 < BATCH ? n - first + 1 : BATCH;
+        unsigned long count = todo_count - first < BATCH ? todo_count - first : BATCH;
 
         for (unsigned long i = 0; i < count; i++) {
-            batch[i] = start_workload(first + i, spawner, NULL);
+            batch[i] = start_workload(todo[first + i], spawner, NULL);
         }
         /* Every run of the batch is over before any is judged: a failure
          * leaves no process behind. */
@@ -569,7 +598,7 @@ static void sweep(bool spawner)
             finish_workload(batch[i], &runs[i]);
         }
         for (unsigned long i = 0; i < count; i++) {
-            check_run(first + i, spawner, ref, &runs[i], per_call);
+            check_run(todo[first + i], spawner, ref, &runs[i], per_call);
         }
     }
     /* One past the last: nothing left to fail. */
@@ -579,8 +608,9 @@ static void sweep(bool spawner)
                     describe(&runs[0]));
         fail();
     }
-    print_message("%s: %lu failure points, %.1f s\n",
-                  spawner ? "with the spawner" : "natively", n, seconds_since(&t0));
+    print_message("%s: %lu failure points, %lu of them run, %.1f s\n",
+                  spawner ? "with the spawner" : "natively", n, todo_count,
+                  seconds_since(&t0));
     for (int i = 0; i < FAULT_CALLS; i++) {
         const char *sep = ":";
         unsigned all = 0;
@@ -599,6 +629,7 @@ static void sweep(bool spawner)
         }
         print_message("\n");
     }
+    free(todo);
     free(ref);
     free(runs);
 }
@@ -659,7 +690,8 @@ static void test_every_call_reached(void **state)
             totals[o] += tally[i][o];
         }
     }
-    print_message("%u failure points over %d calls:", points_total, FAULT_CALLS);
+    print_message("%u failure points made to fail, over %d calls:", points_total,
+                  FAULT_CALLS);
     for (int o = 0; o < OUTCOMES; o++) {
         print_message(" %u %s%s", totals[o], outcome_names[o],
                       o + 1 < OUTCOMES ? "," : "\n");
