@@ -27,6 +27,12 @@
 
 #include "qemu-coroutine.h"
 
+/* process.c. A static link takes an archive member only for a symbol it
+ * needs, and process.c offers none but this one: coroutine.c, which every
+ * program using the library links, refers to it so that the constructor
+ * (and with it the keys and the fork and exit handlers) comes along. */
+extern const char co_process_anchor;
+
 /* error.c */
 
 /* Misuse by the caller: one line naming the call and the problem, abort. */

@@ -16,6 +16,10 @@
 
 #include "coroutine-int.h"
 
+/* A reference to data, not a call: it only pulls process.c into static
+ * links (coroutine-int.h). */
+__attribute__((used)) static const char *const pull_process_hooks = &co_process_anchor;
+
 _Thread_local Coroutine *co_current;
 bool co_forked_in_coroutine;
 

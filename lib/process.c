@@ -13,6 +13,8 @@
 #error "cothread registers its fork and exit handlers from a constructor (__attribute__((constructor)))"
 #endif
 
+const char co_process_anchor;
+
 /*
  * Process exit. Suspended and never-entered coroutines are abandoned as
  * stack switching would abandon them, but their threads are unwound (a
