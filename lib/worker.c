@@ -123,6 +123,7 @@ static _Noreturn void serve(struct co_worker *w)
     }
     for (;;) {
         assert(act == CO_ACT_ENTER);
+        (void)act;  /* read only by the assertion */
         if (reused) {
             /* Start like a fresh thread, whatever the last body changed. */
             CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &worker_sigmask, NULL));
