@@ -47,6 +47,16 @@
  * line naming the call and the problem on stderr and calls abort(). Using a
  * handle after its coroutine finished is undefined.
  *
+ * Running out of resources
+ * ------------------------
+ * Every call cothread makes that POSIX allows to fail for want of memory,
+ * threads or other resources either comes back as an error from
+ * cothread_try_create() or stops the program with one line that names the
+ * public call, the call that failed and its error. Loading the library
+ * stops the program that way if it cannot get its two thread-specific data
+ * keys or register its fork and exit handlers. "internal error" in a
+ * message is kept for calls that cannot fail when used correctly.
+ *
  * Process exit
  * ------------
  * When the process exits (return from main() or exit()), coroutines that are
@@ -110,8 +120,9 @@ typedef void coroutine_fn CoroutineEntry(void *opaque);
  * Returns a handle that stays valid until entry() returns.
  *
  * Misuse: a NULL entry aborts. When no thread can be created (thread or
- * memory limits), it aborts with a message that names the error and the
- * number of live coroutines; use cothread_try_create() to recover instead.
+ * memory limits), it aborts with a message that names the call that failed,
+ * its error and the number of live coroutines; use cothread_try_create() to
+ * recover instead.
  *
  * Thread-safety: may be called from any thread, inside or outside a
  * coroutine. The coroutine may later be entered from any thread.
@@ -136,6 +147,10 @@ COTHREAD_API Coroutine *qemu_coroutine_create(CoroutineEntry *entry);
  * value of qemu_coroutine_self() outside coroutines); a coroutine that
  * another thread is entering at the same time; a coroutine created before
  * fork() in the child; any switch in a child forked inside a coroutine.
+ *
+ * The first entry of a coroutine with a new thread stops the program with
+ * a message if that thread cannot record itself with pthread_setspecific()
+ * (ENOMEM), which it needs to catch pthread_exit() in the body.
  *
  * Thread-safety: a suspended coroutine may be entered from any thread, one
  * thread at a time; the thread that enters it is the one its next yield
@@ -162,9 +177,12 @@ COTHREAD_API void coroutine_fn qemu_coroutine_yield(void);
  * different for each thread, and freed when the thread exits. A leader can
  * be compared and passed to qemu_coroutine_entered(), but never entered.
  *
- * Aborts with a message if the leader cannot be allocated, or if this is the
- * library's first use and COTHREAD_STACK_SIZE or COTHREAD_POOL_SIZE is
- * invalid (as every first use does).
+ * Aborts with a message naming the call that failed if the leader cannot be
+ * made (no memory for it or its mutex and condition variable, or
+ * pthread_setspecific() fails), or if this is the library's first use and
+ * COTHREAD_STACK_SIZE or COTHREAD_POOL_SIZE is invalid (as every first use
+ * does). qemu_coroutine_enter() and the wake-ups called outside coroutines
+ * make the calling thread's leader first, and so may stop the same way.
  */
 COTHREAD_API Coroutine *coroutine_fn qemu_coroutine_self(void);
 
@@ -204,7 +222,12 @@ COTHREAD_API void qemu_coroutine_enter_if_inactive(Coroutine *co);
  * Returns the new coroutine, or NULL with errno set: EINVAL for a NULL
  * entry (or, from pthread_create(), a stack size too small for the thread's
  * own thread-local storage), EAGAIN when no thread can be created (thread or
- * address-space limits), ENOMEM when memory runs out.
+ * address-space limits) or the system lacks resources for the thread's
+ * mutex or condition variable, ENOMEM when memory runs out. The library is
+ * unchanged by a failure, and the next call may succeed.
+ *
+ * A coroutine with a new thread may still stop the program at its first
+ * entry: see qemu_coroutine_enter().
  *
  * Thread-safety: as qemu_coroutine_create().
  */
@@ -410,7 +433,9 @@ COTHREAD_API void qemu_co_rwlock_init(CoRwlock *lock);
  * each other in line get it together.
  *
  * Misuse: outside a coroutine; when the caller holds lock already, in
- * either mode (it is not recursive).
+ * either mode (it is not recursive). Each coroutine keeps a list of the
+ * CoRwlocks it holds: if there is no memory to grow it, the call stops the
+ * program with a message.
  */
 COTHREAD_API void coroutine_fn qemu_co_rwlock_rdlock(CoRwlock *lock);
 COTHREAD_API void coroutine_fn qemu_co_rwlock_wrlock(CoRwlock *lock);

@@ -43,7 +43,25 @@
         } \
     } while (0)
 
-/* Every pthread call whose failure would be a library bug goes here. */
+/*
+ * A call that may fail in correct use (no memory, no threads, a full table)
+ * failed where the contract is to stop: one line naming the public call,
+ * what could not be done, the call that failed and its error (0: the call
+ * gives none, as atexit()), then abort.
+ */
+_Noreturn void co_die_failed(const char *func, const char *what, const char *call,
+                             int err);
+
+/* A failed library call, for the caller to report: its error number and the
+ * name of the call, which a message then shows. */
+struct co_failure {
+    int err;
+    const char *call;
+};
+
+/* Every pthread call whose failure would be a library bug goes here: only
+ * those whose every documented error is impossible with the arguments
+ * cothread passes (EINVAL for a bad attribute, state or mask, say). */
 #define CO_PTHREAD(call) co_pthread_check((call), #call)
 
 _Noreturn void co_die(const char *func, const char *problem);
@@ -154,7 +172,9 @@ struct co_baton {
     struct co_wakeups wakeups;
 };
 
-void co_baton_init(struct co_baton *baton);
+/* 0, or the error of the call that failed (named in *fail); nothing is left
+ * to destroy then. */
+int co_baton_init(struct co_baton *baton, struct co_failure *fail);
 void co_baton_destroy(struct co_baton *baton);
 void co_baton_post(struct co_baton *to, enum co_action act,
                    const struct co_wakeups *wakeups);
@@ -246,8 +266,8 @@ struct co_worker {
 /* Which function runs a coroutine's body (coroutine.c's, set at load). */
 void co_workers_run_with(void (*run)(Coroutine *));
 /* A worker for a new coroutine, from the pool or with a fresh thread; NULL
- * with *err set when no thread can be had. */
-struct co_worker *co_worker_get(int *err);
+ * with *fail set when no thread can be had. */
+struct co_worker *co_worker_get(struct co_failure *fail);
 /* The coroutine finished: back to the pool, or stopped and freed. */
 void co_worker_put(struct co_worker *w);
 bool co_worker_is_stale(const struct co_worker *w);    /* from before fork() */

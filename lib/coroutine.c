@@ -32,21 +32,33 @@ static bool is_leader(const Coroutine *co)
     return co->worker == NULL;
 }
 
-static void leader_free(void *object)
+static void leader_free(struct co_leader *leader)
 {
-    struct co_leader *leader = object;
-
     co_baton_destroy(&leader->baton);
     free(leader);
     co_current = NULL;
 }
 
+/* The key's destructor, at the thread's exit. The exit hook may have freed
+ * the leader already (exit() then ran a key destructor after it): co_current
+ * tells, without touching the stale value, and without a call that could
+ * fail to clear the key. */
+static void leader_destructor(void *object)
+{
+    if (co_current != NULL) {
+        leader_free(object);
+    }
+}
 
 /* The leader is made on a thread's first use of the library, with nothing
  * shared: a thread's first call must not order it after another's. */
 static Coroutine *leader_get(void)
 {
+    static const char fn[] = "qemu_coroutine_self";
+    static const char what[] = "cannot make the thread's leader coroutine";
     struct co_leader *leader;
+    struct co_failure fail;
+    int err;
 
     if (co_current != NULL) {
         return co_current;
@@ -54,13 +66,21 @@ static Coroutine *leader_get(void)
     /* Every first use reads the environment, so a bad setting stops the
      * program before anything has run. */
     (void)co_settings_pool_size();
+    /* Each step may fail in correct use, and none of the calls that get
+     * here can return an error: a failure stops with its reason. */
     leader = calloc(1, sizeof(*leader));
-    CO_MISUSE_IF(leader == NULL, "qemu_coroutine_self",
-                 "out of memory allocating the thread's leader coroutine");
+    if (leader == NULL) {
+        co_die_failed(fn, what, "calloc", ENOMEM);
+    }
     atomic_init(&leader->co.state, CO_RUNNING);
-    co_baton_init(&leader->baton);
+    if (co_baton_init(&leader->baton, &fail) != 0) {
+        co_die_failed(fn, what, fail.call, fail.err);
+    }
     leader->co.baton = &leader->baton;
-    CO_PTHREAD(pthread_setspecific(leader_key, leader));
+    err = pthread_setspecific(leader_key, leader);
+    if (err != 0) {
+        co_die_failed(fn, what, "pthread_setspecific", err);
+    }
     co_current = &leader->co;
     return co_current;
 }
@@ -117,9 +137,9 @@ static int claim(Coroutine *co, const Coroutine *self)
     }
 }
 
-static Coroutine *create(CoroutineEntry *entry, int *err)
+static Coroutine *create(CoroutineEntry *entry, struct co_failure *fail)
 {
-    struct co_worker *w = co_worker_get(err);
+    struct co_worker *w = co_worker_get(fail);
     Coroutine *co;
 
     if (w == NULL) {
@@ -149,29 +169,29 @@ static Coroutine *create(CoroutineEntry *entry, int *err)
 
 Coroutine *cothread_try_create(CoroutineEntry *entry)
 {
-    int err = EINVAL;
-    Coroutine *co = entry ? create(entry, &err) : NULL;
+    struct co_failure fail = { EINVAL, NULL };
+    Coroutine *co = entry ? create(entry, &fail) : NULL;
 
     if (co == NULL) {
-        errno = err;
+        errno = fail.err;
     }
     return co;
 }
 
 Coroutine *qemu_coroutine_create(CoroutineEntry *entry)
 {
-    int err;
+    struct co_failure fail;
     Coroutine *co;
 
     CO_MISUSE_IF(entry == NULL, "qemu_coroutine_create",
                  "NULL entry function for a coroutine");
-    co = create(entry, &err);
+    co = create(entry, &fail);
     if (co == NULL) {
-        char problem[320];
+        char problem[384];
         snprintf(problem, sizeof(problem),
-                 "cannot create a coroutine thread: %s (%zu coroutines alive); "
-                 "lower COTHREAD_STACK_SIZE or raise the process's thread limits",
-                 strerror(err), co_workers_live());
+                 "cannot create a coroutine thread: %s failed: %s (%zu coroutines "
+                 "alive); lower COTHREAD_STACK_SIZE or raise the process's thread "
+                 "limits", fail.call, strerror(fail.err), co_workers_live());
         co_die("qemu_coroutine_create", problem);
     }
     return co;
@@ -308,7 +328,13 @@ static void co_run(Coroutine *co)
     struct co_wakeups woken;
 
     co_current = co;
+    /* The body is where a cancellation of this thread may land (and is then
+     * caught as misuse). Outside it, in the checks below and in the wait
+     * for the next coroutine, cancellation stays off; it goes off again
+     * before the finish is posted, while this thread still has control. */
+    CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL));
     co->entry(co->entry_arg);
+    CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL));
 
     check_not_forked("coroutine return");
     CO_MISUSE_IF(co->mutexes_held != 0, "coroutine return",
@@ -377,8 +403,7 @@ static void on_exit_stop(void)
 {
     co_workers_stop_for_exit(claim_for_exit, co_current);
     if (co_current != NULL && is_leader(co_current)) {
-        CO_PTHREAD(pthread_setspecific(leader_key, NULL));
-        leader_free(co_current);
+        leader_free((struct co_leader *)co_current);
     }
 }
 
@@ -398,7 +423,14 @@ __attribute__((constructor)) static void core_load(void)
         .exit = on_exit_stop,
     };
 
-    CO_PTHREAD(pthread_key_create(&leader_key, leader_free));
+    /* POSIX lets it fail (EAGAIN: no key left, ENOMEM); nothing can report
+     * an error from a constructor, and the library needs the key. */
+    int err = pthread_key_create(&leader_key, leader_destructor);
+
+    if (err != 0) {
+        co_die_failed("library load", "cannot create the leaders' thread key",
+                      "pthread_key_create", err);
+    }
     co_workers_run_with(co_run);
     co_process_watch(CO_STAGE_CORE, &hooks);
 }

@@ -31,6 +31,19 @@ void co_die(const char *func, const char *problem)
     abort();
 }
 
+void co_die_failed(const char *func, const char *what, const char *call, int err)
+{
+    char problem[320];
+
+    if (err != 0) {
+        snprintf(problem, sizeof(problem), "%s: %s failed: %s", what, call,
+                 strerror(err));
+    } else {
+        snprintf(problem, sizeof(problem), "%s: %s failed", what, call);
+    }
+    co_die(func, problem);
+}
+
 void co_pthread_check(int err, const char *what)
 {
     if (err != 0) {

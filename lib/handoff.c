@@ -16,10 +16,25 @@
 
 _Thread_local jmp_buf *co_stop_target;
 
-void co_baton_init(struct co_baton *baton)
+int co_baton_init(struct co_baton *baton, struct co_failure *fail)
 {
-    CO_PTHREAD(pthread_mutex_init(&baton->lock, NULL));
-    CO_PTHREAD(pthread_cond_init(&baton->cond, NULL));
+    /* Both may fail in correct use (ENOMEM, EAGAIN: implementations that
+     * allocate kernel or heap objects for them), so the caller can report
+     * it instead of stopping. */
+    int err = pthread_mutex_init(&baton->lock, NULL);
+
+    if (err != 0) {
+        fail->err = err;
+        fail->call = "pthread_mutex_init";
+        return err;
+    }
+    err = pthread_cond_init(&baton->cond, NULL);
+    if (err != 0) {
+        CO_PTHREAD(pthread_mutex_destroy(&baton->lock));
+        fail->err = err;
+        fail->call = "pthread_cond_init";
+        return err;
+    }
     baton->action = CO_ACT_NONE;
     /* helgrind and DRD follow the mutex and the condition variable through
      * their pthread wrappers; the bytes inside belong to libc, which writes
@@ -30,6 +45,7 @@ void co_baton_init(struct co_baton *baton)
      * started): the edge that matters is the post's, which the mutex
      * carries. */
     co_unchecked(baton, sizeof(*baton));
+    return 0;
 }
 
 void co_baton_destroy(struct co_baton *baton)

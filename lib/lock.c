@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,7 +255,10 @@ static void rwlock_note_held(Coroutine *self, CoRwlock *lock, const char *fn)
     if (self->rwlocks_held == self->rwlocks_room) {
         unsigned room = self->rwlocks_room ? 2 * self->rwlocks_room : 4;
         CoRwlock **list = realloc(self->rwlocks, room * sizeof(*list));
-        CO_MISUSE_IF(list == NULL, fn, "out of memory noting a held CoRwlock");
+        /* The lock calls return nothing (as in QEMU): stop, with the reason. */
+        if (list == NULL) {
+            co_die_failed(fn, "cannot note a held CoRwlock", "realloc", ENOMEM);
+        }
         self->rwlocks = list;
         self->rwlocks_room = room;
     }

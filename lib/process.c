@@ -70,9 +70,12 @@ void co_process_watch(enum co_stage stage, const struct co_process_hooks *hooks)
     registered = true;
     err = pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child);
     if (err != 0) {
-        co_die("library load", "cannot register the fork handlers (pthread_atfork)");
+        co_die_failed("library load", "cannot register the fork handlers",
+                      "pthread_atfork", err);
     }
+    /* atexit() reports no error number. */
     if (atexit(on_exit_run_hooks) != 0) {
-        co_die("library load", "cannot register the exit handler (atexit)");
+        co_die_failed("library load", "cannot register the exit handler",
+                      "atexit", 0);
     }
 }

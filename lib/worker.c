@@ -49,6 +49,9 @@ static void (*run_coroutine)(Coroutine *);
 static unsigned fork_generation;
 static sigset_t worker_sigmask;     /* every asynchronous signal blocked */
 static pthread_key_t worker_key;    /* set while a thread is a worker */
+/* Set on a worker told to leave: its key's destructor then has nothing to
+ * report. A flag rather than clearing the key, which could fail. */
+static _Thread_local bool worker_stopped;
 
 static struct {
     struct cothread_lock_word lock;
@@ -86,31 +89,52 @@ static void thread_set_name(void)
 static void on_worker_exit(void *worker)
 {
     (void)worker;
+    if (worker_stopped) {
+        return;
+    }
     co_die("pthread_exit", "called inside a coroutine (or its thread was "
                            "cancelled): the coroutine's caller would wait forever");
 }
 
-/* Runs one coroutine after another on w's thread; leaves only by the jump
- * to co_stop_target. */
-_Noreturn static void serve(struct co_worker *w)
+/*
+ * Every library call a worker makes happens while it has control, never
+ * between its creation and its first coroutine or between posting a finish
+ * and its next wait: it then never runs alongside the thread that has
+ * control, so the calls of a program happen in one order from run to run
+ * (which is what lets the fault-injection test name its k-th call).
+ * Returns only by a CO_ACT_STOP's jump.
+ */
+static _Noreturn void serve(struct co_worker *w)
 {
     bool reused = false;
+    /* This first wait is a cancellation point, but nothing can cancel the
+     * thread yet: only the library knows its id until a coroutine runs on
+     * it. From the first body on, co_run() keeps cancellation off outside
+     * the body, so the later waits are none. */
+    enum co_action act = co_baton_wait(&w->baton, NULL);
+    /* The key is what catches pthread_exit() in a body. POSIX lets setting
+     * it fail (ENOMEM); the coroutine was already handed out and is being
+     * entered, so all that is left is to stop with the reason. */
+    int err = pthread_setspecific(worker_key, w);
 
+    if (err != 0) {
+        co_die_failed("qemu_coroutine_enter", "cannot start a coroutine thread",
+                      "pthread_setspecific", err);
+    }
     for (;;) {
-        /* Waiting for the next coroutine is no cancellation point either. */
-        CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL));
-        enum co_action act = co_baton_wait(&w->baton, NULL);
         assert(act == CO_ACT_ENTER);
-        (void)act;
+        (void)act;  /* read only by the assertion */
+        /* POSIX threads inherit the mask thread_start() set; Emscripten's
+         * (3.1) start with an empty one. A reused thread starts like a fresh
+         * one, whatever the last body changed. */
+        CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &worker_sigmask, NULL));
         if (reused) {
-            /* Start like a fresh thread, whatever the last body changed. */
-            CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &worker_sigmask, NULL));
             CO_PTHREAD(pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, NULL));
             thread_set_name();
         }
-        CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL));
         run_coroutine(&w->co);
         reused = true;
+        act = co_baton_wait(&w->baton, NULL);
     }
 }
 
@@ -121,13 +145,8 @@ static void no_cleanup(void *arg)
 
 static void *worker_main(void *arg)
 {
-    struct co_worker *w = arg;
     jmp_buf stop;
 
-    CO_PTHREAD(pthread_setspecific(worker_key, w));
-    /* POSIX threads inherit the mask thread_start() set; Emscripten's (3.1)
-     * start with an empty one. */
-    CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &worker_sigmask, NULL));
     thread_set_name();
     /*
      * The jump back here at exit skips the pops of the cleanup handlers
@@ -139,28 +158,38 @@ static void *worker_main(void *arg)
     pthread_cleanup_push(no_cleanup, NULL);
     if (setjmp(stop) == 0) {
         co_stop_target = &stop;
-        serve(w);
+        serve(arg);
     }
     pthread_cleanup_pop(0);
-    CO_PTHREAD(pthread_setspecific(worker_key, NULL));
+    worker_stopped = true;
     return NULL;
 }
 
-/* Starts w's thread; returns 0 or pthread_create()'s error. Whoever calls
- * this is ordered before the thread in the tools' eyes. */
-static int thread_start(struct co_worker *w, size_t stack_size, pthread_t *thread)
+/* Starts w's thread; returns 0, or the error of the call that failed with
+ * its name in *call. Whoever calls this is ordered before the thread in
+ * the tools' eyes. */
+static int thread_start(struct co_worker *w, size_t stack_size, pthread_t *thread,
+                        const char **call)
 {
     pthread_attr_t attr;
     sigset_t saved;
     int err;
 
-    CO_PTHREAD(pthread_attr_init(&attr));
+    /* POSIX lets it fail with ENOMEM. */
+    err = pthread_attr_init(&attr);
+    if (err != 0) {
+        *call = "pthread_attr_init";
+        return err;
+    }
     err = pthread_attr_setstacksize(&attr, stack_size);
-    if (err == 0) {
+    if (err != 0) {
+        *call = "pthread_attr_setstacksize";
+    } else {
         /* The new thread inherits the mask: no signal can land on it before
          * it could block them itself. */
         CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &worker_sigmask, &saved));
         err = pthread_create(thread, &attr, worker_main, w);
+        *call = "pthread_create";
         CO_PTHREAD(pthread_sigmask(SIG_SETMASK, &saved, NULL));
     }
     CO_PTHREAD(pthread_attr_destroy(&attr));
@@ -181,6 +210,7 @@ struct spawn_request {
 
 struct spawn_reply {
     int err;
+    const char *call;               /* which call failed: a static string */
     pthread_t thread;
 };
 
@@ -220,7 +250,8 @@ static void *spawner_main(void *arg)
         if (req.worker == NULL) {
             return NULL;
         }
-        reply.err = thread_start(req.worker, req.stack_size, &reply.thread);
+        reply.err = thread_start(req.worker, req.stack_size, &reply.thread,
+                                 &reply.call);
         pipe_io(false, spawner.reply[1], &reply, sizeof(reply));
     }
 }
@@ -293,14 +324,14 @@ static void spawner_stop(void)
     close_pipe(spawner.turn);
 }
 
-static int spawn(struct co_worker *w, size_t stack_size)
+static int spawn(struct co_worker *w, size_t stack_size, const char **call)
 {
     struct spawn_request req = { w, stack_size };
     struct spawn_reply reply;
     char token;
 
     if (!atomic_load(&spawner.running)) {
-        return thread_start(w, stack_size, &w->thread);
+        return thread_start(w, stack_size, &w->thread, call);
     }
     pipe_io(true, spawner.turn[0], &token, 1);
     pipe_io(false, spawner.request[1], &req, sizeof(req));
@@ -308,6 +339,8 @@ static int spawn(struct co_worker *w, size_t stack_size)
     pipe_io(false, spawner.turn[1], &token, 1);
     if (reply.err == 0) {
         w->thread = reply.thread;
+    } else {
+        *call = reply.call;
     }
     return reply.err;
 }
@@ -358,13 +391,14 @@ static struct co_worker *idle_pop(void)
 
 /* Tells a parked worker to leave and waits for it. The join must not be
  * where a cancellation of the caller lands (it would leave the thread
- * running and the object half-freed). */
+ * running and the object half-freed). Cancellation goes off before the
+ * post, so that the caller makes no call while the worker leaves. */
 static void stop_and_join(struct co_worker *w)
 {
     int cancel_state;
 
-    co_baton_post(&w->baton, CO_ACT_STOP, NULL);
     CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state));
+    co_baton_post(&w->baton, CO_ACT_STOP, NULL);
     CO_PTHREAD(pthread_join(w->thread, NULL));
     CO_PTHREAD(pthread_setcancelstate(cancel_state, NULL));
 }
@@ -490,7 +524,7 @@ void co_workers_run_with(void (*run)(Coroutine *))
     run_coroutine = run;
 }
 
-struct co_worker *co_worker_get(int *err)
+struct co_worker *co_worker_get(struct co_failure *fail)
 {
     size_t stack_size = co_settings_stack_size();
     struct co_worker *w;
@@ -506,7 +540,8 @@ struct co_worker *co_worker_get(int *err)
 
     w = calloc(1, sizeof(*w));
     if (w == NULL) {
-        *err = ENOMEM;
+        fail->err = ENOMEM;
+        fail->call = "calloc";
         return NULL;
     }
     /* Bookkeeping that crosses threads behind the quiet lock, or that the
@@ -516,10 +551,13 @@ struct co_worker *co_worker_get(int *err)
     co_unchecked(&w->stack_size, sizeof(w->stack_size));
     co_unchecked(&w->fork_generation, sizeof(w->fork_generation));
     w->stack_size = stack_size;
-    co_baton_init(&w->baton);
+    if (co_baton_init(&w->baton, fail) != 0) {
+        free(w);
+        return NULL;
+    }
     w->fork_generation = fork_generation;
-    *err = spawn(w, stack_size);
-    if (*err != 0) {
+    fail->err = spawn(w, stack_size, &fail->call);
+    if (fail->err != 0) {
         co_baton_destroy(&w->baton);
         free(w);
         return NULL;
@@ -651,12 +689,19 @@ __attribute__((constructor)) static void workers_load(void)
         .fork_parent = fork_parent,
         .fork_child = fork_child,
     };
+    int err;
 
     sigfillset(&worker_sigmask);
     for (size_t i = 0; i < sizeof(synchronous) / sizeof(synchronous[0]); i++) {
         sigdelset(&worker_sigmask, synchronous[i]);
     }
-    CO_PTHREAD(pthread_key_create(&worker_key, on_worker_exit));
+    /* POSIX lets it fail (EAGAIN: no key left, ENOMEM); nothing can report
+     * an error from a constructor, and the library needs the key. */
+    err = pthread_key_create(&worker_key, on_worker_exit);
+    if (err != 0) {
+        co_die_failed("library load", "cannot create the coroutine threads' key",
+                      "pthread_key_create", err);
+    }
     co_process_watch(CO_STAGE_WORKERS, &hooks);
     if (co_under_helgrind_or_drd()) {
         spawner_start();
