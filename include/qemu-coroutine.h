@@ -257,16 +257,29 @@ COTHREAD_API size_t cothread_get_stack_size(void);
 /* The smallest stack size cothread_set_stack_size() accepts. Thread-safe. */
 COTHREAD_API size_t cothread_stack_size_min(void);
 
+/* cothread_set_pool_size(COTHREAD_POOL_AUTO): the pool follows the load. */
+#define COTHREAD_POOL_AUTO (~0u)
+
 /*
  * cothread_set_pool_size - how many idle coroutine threads are kept for
  * reuse.
  *
  * When a coroutine finishes, its thread waits for the next coroutine instead
  * of exiting, up to this many idle threads. 0 turns the pool off: every
- * coroutine gets a fresh thread. The default is 64, 0 when running under
- * valgrind or in a process with ThreadSanitizer, or the value of the
- * environment variable COTHREAD_POOL_SIZE (a number from 0 to 65536) read
- * at the library's first use. Lowering it releases idle threads at once.
+ * coroutine gets a fresh thread.
+ *
+ * COTHREAD_POOL_AUTO, the default, makes the pool follow the workload: every
+ * finished coroutine's thread is kept, so a burst or a deep nest of
+ * coroutines finds its threads waiting the next time, and a thread left idle
+ * for 2 seconds exits while more than 64 are idle, so the pool shrinks back
+ * to what was recently in use. It never keeps more than 4096 idle threads,
+ * nor more idle stacks than 2 GiB of address space (128 MiB where pointers
+ * are 32 bits), nor fewer than 64.
+ *
+ * Under valgrind and in a process with ThreadSanitizer the default is 0.
+ * The environment variable COTHREAD_POOL_SIZE, read at the library's first
+ * use, sets the default: a number from 0 to 65536, or "auto". Lowering the
+ * size releases idle threads at once.
  *
  * Under the analysis tools keep the pool off: a reused thread runs its
  * coroutines one after the other, so helgrind, DRD and ThreadSanitizer see
@@ -278,13 +291,13 @@ COTHREAD_API size_t cothread_stack_size_min(void);
  * name and errno handling as a fresh one; what it keeps is the application's
  * own thread-local state (for example _Thread_local variables).
  *
- * Returns 0, or EINVAL when n is above 65536.
+ * Returns 0, or EINVAL when n is above 65536 and not COTHREAD_POOL_AUTO.
  *
  * Thread-safety: may be called from any thread at any time.
  */
 COTHREAD_API int cothread_set_pool_size(unsigned n);
 
-/* The current cap on idle pooled threads. Thread-safe. */
+/* The pool setting: a number, or COTHREAD_POOL_AUTO. Thread-safe. */
 COTHREAD_API unsigned cothread_get_pool_size(void);
 
 /*

@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "qemu-coroutine.h"
 
@@ -134,10 +135,24 @@ void co_process_watch(enum co_stage stage, const struct co_process_hooks *hooks)
 /* settings.c: tunables, read from the environment on first use. */
 #define CO_STACK_SIZE_DEFAULT ((size_t)1 << 20)
 #define CO_STACK_SIZE_MAX ((size_t)1 << 30)
-#define CO_POOL_SIZE_DEFAULT 64u
 #define CO_POOL_SIZE_MAX 65536u
+#define CO_POOL_AUTO COTHREAD_POOL_AUTO
+/* The automatic pool (worker.c): it always keeps up to CO_POOL_BASE idle
+ * threads; above that, a thread idle for CO_POOL_IDLE_SECONDS leaves; it
+ * never keeps more than CO_POOL_AUTO_MAX_BYTES of stacks, nor more than
+ * CO_POOL_AUTO_MAX_THREADS threads. */
+#define CO_POOL_BASE 64u
+#define CO_POOL_IDLE_SECONDS 2
+#define CO_POOL_AUTO_MAX_THREADS 4096u
+#define CO_POOL_AUTO_MAX_BYTES \
+    (sizeof(void *) >= 8 ? (size_t)1 << 31 : (size_t)128 << 20)
 size_t co_stack_size_min(void);
 size_t co_round_to_page(size_t bytes);
+struct co_settings {
+    size_t stack_size;
+    unsigned pool_size;         /* a number or CO_POOL_AUTO */
+};
+struct co_settings co_settings_get(void);     /* both, read together */
 size_t co_settings_stack_size(void);
 unsigned co_settings_pool_size(void);
 void co_settings_set_stack_size(size_t bytes);   /* already validated */
@@ -181,6 +196,9 @@ void co_baton_post(struct co_baton *to, enum co_action act,
 /* Waits for a post; a CO_ACT_STOP never returns but jumps to the thread's
  * co_stop_target. Restores the poster's errno; wakeups may be NULL. */
 enum co_action co_baton_wait(struct co_baton *self, struct co_wakeups *wakeups);
+/* The same, without wake-ups, giving up at deadline (CLOCK_REALTIME): then
+ * CO_ACT_NONE. A cancellation point, as pthread_cond_timedwait(). */
+enum co_action co_baton_wait_until(struct co_baton *self, const struct timespec *deadline);
 /* Posts act and *wakeups to one baton, waits on another and returns what
  * came, with the wake-ups received in *wakeups. Not a cancellation point. */
 enum co_action co_switch(struct co_baton *self, struct co_baton *to,
@@ -259,6 +277,7 @@ struct co_worker {
     struct {                          /* guarded by the registry's lock */
         struct co_worker *next, *prev;    /* every worker with a thread */
         struct co_worker *next_idle;      /* the pool, or the stop list */
+        struct co_worker *prev_idle;      /* the pool */
         bool idle;
     } links;
 };

@@ -70,7 +70,9 @@ void co_baton_post(struct co_baton *to, enum co_action act,
     CO_PTHREAD(pthread_mutex_unlock(&to->lock));
 }
 
-enum co_action co_baton_wait(struct co_baton *self, struct co_wakeups *wakeups)
+/* deadline NULL: no deadline. */
+static enum co_action wait_for_post(struct co_baton *self, struct co_wakeups *wakeups,
+                                    const struct timespec *deadline)
 {
     enum co_action act;
     int errno_value;
@@ -78,7 +80,16 @@ enum co_action co_baton_wait(struct co_baton *self, struct co_wakeups *wakeups)
 
     CO_PTHREAD(pthread_mutex_lock(&self->lock));
     while (self->action == CO_ACT_NONE) {
-        CO_PTHREAD(pthread_cond_wait(&self->cond, &self->lock));
+        if (deadline == NULL) {
+            CO_PTHREAD(pthread_cond_wait(&self->cond, &self->lock));
+            continue;
+        }
+        int err = pthread_cond_timedwait(&self->cond, &self->lock, deadline);
+        if (err == ETIMEDOUT && self->action == CO_ACT_NONE) {
+            CO_PTHREAD(pthread_mutex_unlock(&self->lock));
+            return CO_ACT_NONE;
+        }
+        CO_PTHREAD(err == ETIMEDOUT ? 0 : err);
     }
     act = self->action;
     errno_value = self->errno_value;
@@ -95,6 +106,16 @@ enum co_action co_baton_wait(struct co_baton *self, struct co_wakeups *wakeups)
     }
     errno = errno_value;
     return act;
+}
+
+enum co_action co_baton_wait(struct co_baton *self, struct co_wakeups *wakeups)
+{
+    return wait_for_post(self, wakeups, NULL);
+}
+
+enum co_action co_baton_wait_until(struct co_baton *self, const struct timespec *deadline)
+{
+    return wait_for_post(self, NULL, deadline);
 }
 
 enum co_action co_switch(struct co_baton *self, struct co_baton *to,

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "coroutine-int.h"
@@ -99,13 +100,16 @@ static unsigned env_pool_size(void)
     if (text == NULL) {
         /* Under the analysis tools every coroutine gets a fresh thread: a
          * reused one would run two threads' coroutines in program order. */
-        return co_under_analysis() ? 0 : CO_POOL_SIZE_DEFAULT;
+        return co_under_analysis() ? 0 : CO_POOL_AUTO;
+    }
+    if (strcmp(text, "auto") == 0) {
+        return CO_POOL_AUTO;
     }
     if (!parse_number(text, false, CO_POOL_SIZE_MAX, &n)) {
         char problem[256];
         snprintf(problem, sizeof(problem),
                  "COTHREAD_POOL_SIZE=\"%.40s\" is not a valid coroutine pool "
-                 "size (a number from 0 to %u)", text, CO_POOL_SIZE_MAX);
+                 "size (a number from 0 to %u, or auto)", text, CO_POOL_SIZE_MAX);
         co_die("coroutine settings", problem);
     }
     return (unsigned)n;
@@ -137,24 +141,25 @@ static void lock_loaded(void)
     }
 }
 
-size_t co_settings_stack_size(void)
+struct co_settings co_settings_get(void)
 {
-    size_t bytes;
+    struct co_settings now;
 
     lock_loaded();
-    bytes = settings.stack_size;
+    now.stack_size = settings.stack_size;
+    now.pool_size = settings.pool_size;
     co_quiet_unlock(&settings.lock);
-    return bytes;
+    return now;
+}
+
+size_t co_settings_stack_size(void)
+{
+    return co_settings_get().stack_size;
 }
 
 unsigned co_settings_pool_size(void)
 {
-    unsigned n;
-
-    lock_loaded();
-    n = settings.pool_size;
-    co_quiet_unlock(&settings.lock);
-    return n;
+    return co_settings_get().pool_size;
 }
 
 void co_settings_set_stack_size(size_t bytes)

@@ -74,6 +74,107 @@ static void reg_unlock(void)
     co_quiet_unlock(&reg.lock);
 }
 
+/* Registry and pool; callers hold the lock. */
+
+static void registry_add(struct co_worker *w)
+{
+    w->links.prev = NULL;
+    w->links.next = reg.all;
+    if (reg.all != NULL) {
+        reg.all->links.prev = w;
+    }
+    reg.all = w;
+}
+
+static void registry_remove(struct co_worker *w)
+{
+    if (w->links.prev != NULL) {
+        w->links.prev->links.next = w->links.next;
+    } else {
+        reg.all = w->links.next;
+    }
+    if (w->links.next != NULL) {
+        w->links.next->links.prev = w->links.prev;
+    }
+}
+
+/* The pool is a stack: the threads used last are reused first, so those
+ * that stay idle are the ones the workload no longer needs. */
+static void idle_push(struct co_worker *w)
+{
+    w->links.idle = true;
+    w->links.prev_idle = NULL;
+    w->links.next_idle = reg.idle;
+    if (reg.idle != NULL) {
+        reg.idle->links.prev_idle = w;
+    }
+    reg.idle = w;
+    reg.idle_count++;
+}
+
+static void idle_remove(struct co_worker *w)
+{
+    if (w->links.prev_idle != NULL) {
+        w->links.prev_idle->links.next_idle = w->links.next_idle;
+    } else {
+        reg.idle = w->links.next_idle;
+    }
+    if (w->links.next_idle != NULL) {
+        w->links.next_idle->links.prev_idle = w->links.prev_idle;
+    }
+    w->links.idle = false;
+    reg.idle_count--;
+}
+
+static struct co_worker *idle_pop(void)
+{
+    struct co_worker *w = reg.idle;
+
+    if (w != NULL) {
+        idle_remove(w);
+    }
+    return w;
+}
+
+/* How many idle threads the pool keeps at most. */
+static unsigned pool_cap(struct co_settings now)
+{
+    size_t cap;
+
+    if (now.pool_size != CO_POOL_AUTO) {
+        return now.pool_size;
+    }
+    cap = CO_POOL_AUTO_MAX_BYTES / now.stack_size;
+    if (cap > CO_POOL_AUTO_MAX_THREADS) {
+        cap = CO_POOL_AUTO_MAX_THREADS;
+    }
+    return cap > CO_POOL_BASE ? (unsigned)cap : CO_POOL_BASE;
+}
+
+/* Tells a parked worker to leave and waits for it. The join must not be
+ * where a cancellation of the caller lands (it would leave the thread
+ * running and the object half-freed). Cancellation goes off before the
+ * post, so that the caller makes no call while the worker leaves. */
+static void stop_and_join(struct co_worker *w)
+{
+    int cancel_state;
+
+    CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state));
+    co_baton_post(&w->baton, CO_ACT_STOP, NULL);
+    CO_PTHREAD(pthread_join(w->thread, NULL));
+    CO_PTHREAD(pthread_setcancelstate(cancel_state, NULL));
+}
+
+static void worker_free(struct co_worker *w)
+{
+    free(w->co.rwlocks);
+    co_baton_destroy(&w->baton);
+    /* The next object at this address is another coroutine: it must not
+     * inherit the edges of this one's yields. */
+    co_happens_forget(&w->co.state);
+    free(w);
+}
+
 /* The worker thread */
 
 static void thread_set_name(void)
@@ -94,6 +195,57 @@ static void on_worker_exit(void *worker)
     }
     co_die("pthread_exit", "called inside a coroutine (or its thread was "
                            "cancelled): the coroutine's caller would wait forever");
+}
+
+/* A thread idle past CO_POOL_IDLE_SECONDS in an automatic pool above its
+ * base leaves, unless someone took it meanwhile: the pool shrinks to what
+ * the workload used recently. Whether it may leave is decided under the
+ * lock, so that nobody can post to it afterwards; nobody will join it. */
+static bool leave_if_surplus(struct co_worker *w)
+{
+    bool leave;
+
+    if (co_settings_pool_size() != CO_POOL_AUTO) {
+        return false;
+    }
+    reg_lock();
+    leave = w->links.idle && reg.idle_count > CO_POOL_BASE;
+    if (leave) {
+        idle_remove(w);
+        registry_remove(w);
+    }
+    reg_unlock();
+    if (leave) {
+        CO_PTHREAD(pthread_detach(pthread_self()));
+        worker_free(w);
+        longjmp(*co_stop_target, 1);
+    }
+    return w->links.idle;
+}
+
+/* The wait between two coroutines: in an automatic pool, until a deadline
+ * at first, so that a thread the workload no longer needs can leave. An
+ * idle thread that stays (the pool is at its base) waits without one. */
+static enum co_action wait_for_next(struct co_worker *w)
+{
+    struct timespec deadline;
+    enum co_action act;
+
+    for (;;) {
+        if (co_settings_pool_size() != CO_POOL_AUTO ||
+            clock_gettime(CLOCK_REALTIME, &deadline) != 0) {
+            return co_baton_wait(&w->baton, NULL);
+        }
+        deadline.tv_sec += CO_POOL_IDLE_SECONDS;
+        act = co_baton_wait_until(&w->baton, &deadline);
+        if (act != CO_ACT_NONE) {
+            return act;
+        }
+        /* Still idle at the base: no reason to wake up again. */
+        if (leave_if_surplus(w)) {
+            return co_baton_wait(&w->baton, NULL);
+        }
+    }
 }
 
 /*
@@ -134,7 +286,7 @@ static _Noreturn void serve(struct co_worker *w)
         }
         run_coroutine(&w->co);
         reused = true;
-        act = co_baton_wait(&w->baton, NULL);
+        act = wait_for_next(w);
     }
 }
 
@@ -345,74 +497,6 @@ static int spawn(struct co_worker *w, size_t stack_size, const char **call)
     return reply.err;
 }
 
-/* Registry and pool; callers hold the lock. */
-
-static void registry_add(struct co_worker *w)
-{
-    w->links.prev = NULL;
-    w->links.next = reg.all;
-    if (reg.all != NULL) {
-        reg.all->links.prev = w;
-    }
-    reg.all = w;
-}
-
-static void registry_remove(struct co_worker *w)
-{
-    if (w->links.prev != NULL) {
-        w->links.prev->links.next = w->links.next;
-    } else {
-        reg.all = w->links.next;
-    }
-    if (w->links.next != NULL) {
-        w->links.next->links.prev = w->links.prev;
-    }
-}
-
-static void idle_push(struct co_worker *w)
-{
-    w->links.idle = true;
-    w->links.next_idle = reg.idle;
-    reg.idle = w;
-    reg.idle_count++;
-}
-
-static struct co_worker *idle_pop(void)
-{
-    struct co_worker *w = reg.idle;
-
-    if (w != NULL) {
-        reg.idle = w->links.next_idle;
-        reg.idle_count--;
-        w->links.idle = false;
-    }
-    return w;
-}
-
-/* Tells a parked worker to leave and waits for it. The join must not be
- * where a cancellation of the caller lands (it would leave the thread
- * running and the object half-freed). Cancellation goes off before the
- * post, so that the caller makes no call while the worker leaves. */
-static void stop_and_join(struct co_worker *w)
-{
-    int cancel_state;
-
-    CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state));
-    co_baton_post(&w->baton, CO_ACT_STOP, NULL);
-    CO_PTHREAD(pthread_join(w->thread, NULL));
-    CO_PTHREAD(pthread_setcancelstate(cancel_state, NULL));
-}
-
-static void worker_free(struct co_worker *w)
-{
-    free(w->co.rwlocks);
-    co_baton_destroy(&w->baton);
-    /* The next object at this address is another coroutine: it must not
-     * inherit the edges of this one's yields. */
-    co_happens_forget(&w->co.state);
-    free(w);
-}
-
 static void stop_and_free_list(struct co_worker *list)
 {
     while (list != NULL) {
@@ -429,37 +513,35 @@ static void stop_and_free_list(struct co_worker *list)
  * released: a thread that leaves runs the application's thread-key
  * destructors, which may call back into cothread.
  */
-static struct co_worker *pool_trim_locked(unsigned pool_size, size_t stack_size)
+static struct co_worker *pool_trim_locked(struct co_settings now)
 {
-    struct co_worker *kept = NULL, *dropped = NULL;
-    struct co_worker *w;
+    unsigned cap = pool_cap(now);
+    unsigned kept = 0;
+    struct co_worker *dropped = NULL;
+    struct co_worker *w = reg.idle;
 
-    reg.idle_count = 0;
-    while ((w = reg.idle) != NULL) {
-        reg.idle = w->links.next_idle;
-        if (reg.idle_count < pool_size && w->stack_size == stack_size) {
-            w->links.next_idle = kept;
-            kept = w;
-            reg.idle_count++;
+    while (w != NULL) {
+        struct co_worker *next = w->links.next_idle;
+        if (kept < cap && w->stack_size == now.stack_size) {
+            kept++;
         } else {
-            w->links.idle = false;
+            idle_remove(w);
             registry_remove(w);
             w->links.next_idle = dropped;
             dropped = w;
         }
+        w = next;
     }
-    reg.idle = kept;
     return dropped;
 }
 
 static void pool_trim(void)
 {
-    unsigned pool_size = co_settings_pool_size();
-    size_t stack_size = co_settings_stack_size();
+    struct co_settings now = co_settings_get();
     struct co_worker *dropped;
 
     reg_lock();
-    dropped = pool_trim_locked(pool_size, stack_size);
+    dropped = pool_trim_locked(now);
     reg_unlock();
     stop_and_free_list(dropped);
 }
@@ -573,14 +655,13 @@ struct co_worker *co_worker_get(struct co_failure *fail)
 
 void co_worker_put(struct co_worker *w)
 {
-    unsigned pool_size = co_settings_pool_size();
-    size_t stack_size = co_settings_stack_size();
+    struct co_settings now = co_settings_get();
     bool keep;
 
     reg_lock();
     reg.live_count--;
-    keep = !reg.exiting && reg.idle_count < pool_size &&
-           w->stack_size == stack_size;
+    keep = !reg.exiting && reg.idle_count < pool_cap(now) &&
+           w->stack_size == now.stack_size;
     if (keep) {
         idle_push(w);
     } else {
@@ -732,7 +813,7 @@ size_t cothread_stack_size_min(void)
 
 int cothread_set_pool_size(unsigned n)
 {
-    if (n > CO_POOL_SIZE_MAX) {
+    if (n > CO_POOL_SIZE_MAX && n != CO_POOL_AUTO) {
         return EINVAL;
     }
     co_settings_set_pool_size(n);

@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -130,6 +132,105 @@ static void test_reused_thread_starts_fresh(void **state)
     }
 }
 
+/* A chain of nested coroutines, each noting whether its thread was used
+ * before (the thread-local marker). */
+#define NEST_DEPTH 100
+
+struct nest {
+    int depth;
+    int reused[NEST_DEPTH];
+};
+
+static struct nest nest;
+
+static void coroutine_fn nest_down(void *opaque)
+{
+    int level = nest.depth++;
+
+    (void)opaque;
+    nest.reused[level] = marker;
+    marker = 1;
+    if (nest.depth < NEST_DEPTH) {
+        qemu_coroutine_enter(qemu_coroutine_create(nest_down), NULL);
+    }
+}
+
+static int nest_round(void)
+{
+    int reused = 0;
+
+    memset(&nest, 0, sizeof(nest));
+    qemu_coroutine_enter(qemu_coroutine_create(nest_down), NULL);
+    for (int i = 0; i < NEST_DEPTH; i++) {
+        reused += nest.reused[i];
+    }
+    return reused;
+}
+
+/* Threads of this process, or -1 where that cannot be read. */
+static int thread_count(void)
+{
+    int n = -1;
+#ifdef __linux__
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "Threads: %d", &n) == 1) {
+            break;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+#endif
+    return n;
+}
+
+static void test_auto_pool_keeps_a_deep_nest(void **state)
+{
+    assert_int_equal(cothread_set_pool_size(0), 0);   /* empty the pool */
+    assert_int_equal(cothread_set_pool_size(COTHREAD_POOL_AUTO), 0);
+    assert_int_equal(nest_round(), 0);
+    /* Every thread of the nest waits for the next one, beyond the 64 a
+     * fixed pool of the old default would have kept. */
+    assert_int_equal(nest_round(), NEST_DEPTH);
+    assert_int_equal(nest_round(), NEST_DEPTH);
+    /* A fixed size keeps its meaning. */
+    assert_int_equal(cothread_set_pool_size(10), 0);
+    assert_int_equal(nest_round(), 10);
+    assert_int_equal(nest_round(), 10);
+}
+
+/* Idle threads beyond the base leave after the quiet period. */
+static void test_auto_pool_shrinks_when_idle(void **state)
+{
+    int before, idle_threads = -1;
+    struct timespec pause = { 0, 100 * 1000 * 1000 };
+
+    if (thread_count() < 0) {
+        print_message("skipped: no /proc/self/status to count threads\n");
+        skip();
+    }
+    assert_int_equal(cothread_set_pool_size(0), 0);
+    before = thread_count();
+    assert_int_equal(cothread_set_pool_size(COTHREAD_POOL_AUTO), 0);
+    assert_int_equal(nest_round(), 0);
+    assert_int_equal(thread_count(), before + NEST_DEPTH);
+    /* Two seconds of quiet, then a few for a loaded machine or valgrind. */
+    for (int i = 0; i < 300; i++) {
+        idle_threads = thread_count() - before;
+        if (idle_threads <= 64) {
+            break;
+        }
+        nanosleep(&pause, NULL);
+    }
+    assert_int_equal(idle_threads, 64);
+    assert_int_equal(nest_round(), 64);
+    assert_int_equal(cothread_set_pool_size(0), 0);
+    assert_int_equal(thread_count(), before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +239,8 @@ int main(void)
         cmocka_unit_test(test_lowering_the_cap_releases_threads),
         cmocka_unit_test(test_new_stack_size_drops_idle_threads),
         cmocka_unit_test(test_reused_thread_starts_fresh),
+        cmocka_unit_test(test_auto_pool_keeps_a_deep_nest),
+        cmocka_unit_test(test_auto_pool_shrinks_when_idle),
     };
     return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }

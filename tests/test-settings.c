@@ -152,10 +152,13 @@ static void test_pool_size_env(void **state)
 {
     struct env_case c3 = { "COTHREAD_POOL_SIZE", "3", 3 };
     struct env_case c0 = { "COTHREAD_POOL_SIZE", "0", 0 };
-    struct env_case dflt = { "COTHREAD_POOL_SIZE", NULL, under_thread_tool() ? 0 : 64 };
-    const char *bad[] = { "", "x", "-1", "65537", "1k" };
+    struct env_case c_auto = { "COTHREAD_POOL_SIZE", "auto", COTHREAD_POOL_AUTO };
+    struct env_case dflt = { "COTHREAD_POOL_SIZE", NULL,
+                             under_thread_tool() ? 0 : COTHREAD_POOL_AUTO };
+    const char *bad[] = { "", "x", "-1", "65537", "1k", "Auto", "auto1" };
 
     assert_child_succeeds(env_pool_case, &c3);
+    assert_child_succeeds(env_pool_case, &c_auto);
     assert_child_succeeds(env_pool_case, &c0);
     assert_child_succeeds(env_pool_case, &dflt);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -173,6 +176,9 @@ static void test_set_pool_size(void **state)
     assert_int_equal(cothread_get_pool_size(), saved);
     assert_int_equal(cothread_set_pool_size(7), 0);
     assert_int_equal(cothread_get_pool_size(), 7);
+    assert_int_equal(cothread_set_pool_size(COTHREAD_POOL_AUTO), 0);
+    assert_int_equal(cothread_get_pool_size(), COTHREAD_POOL_AUTO);
+    assert_int_equal(cothread_set_pool_size(COTHREAD_POOL_AUTO - 1), EINVAL);
     assert_int_equal(cothread_set_pool_size(saved), 0);
 }
 
