@@ -207,17 +207,15 @@ static void wait_until_suspended(Coroutine *co)
     }
 }
 
-/* Moves the wake-ups that came with a switch to the front of pending:
+/* Puts the wake-ups that came with a switch in front of the pending ones:
  * what a coroutine woke runs before what was woken earlier. */
-static void prepend(struct co_wakeups *pending, const struct co_wakeups *woken)
+static Coroutine *prepend(Coroutine *pending, const struct co_wakeups *woken)
 {
-    if (woken->head != NULL) {
-        woken->tail->wait_next = pending->head;
-        if (pending->head == NULL) {
-            pending->tail = woken->tail;
-        }
-        pending->head = woken->head;
+    if (woken->head == NULL) {
+        return pending;
     }
+    woken->tail->wait_next = pending;
+    return woken->head;
 }
 
 /*
@@ -228,7 +226,7 @@ static void prepend(struct co_wakeups *pending, const struct co_wakeups *woken)
 static void run(Coroutine *self, Coroutine *co, void *opaque, bool woken)
 {
     static const char fn[] = "qemu_coroutine_enter";
-    struct co_wakeups pending = { NULL, NULL };
+    Coroutine *pending = NULL;
     Coroutine *to = co;
 
     for (;;) {
@@ -253,12 +251,12 @@ static void run(Coroutine *self, Coroutine *co, void *opaque, bool woken)
             /* to's thread touches nothing of to after posting CO_ACT_FINISH. */
             co_worker_put(to->worker);
         }
-        prepend(&pending, &received);
-        if (pending.head == NULL) {
+        pending = prepend(pending, &received);
+        if (pending == NULL) {
             return;
         }
-        to = pending.head;
-        pending.head = to->wait_next;
+        to = pending;
+        pending = to->wait_next;
         opaque = NULL;
         woken = true;
     }
