@@ -200,16 +200,18 @@ static void on_worker_exit(void *worker)
 /* A thread idle past CO_POOL_IDLE_SECONDS in an automatic pool above its
  * base leaves, unless someone took it meanwhile: the pool shrinks to what
  * the workload used recently. Whether it may leave is decided under the
- * lock, so that nobody can post to it afterwards; nobody will join it. */
+ * lock, so that nobody can post to it afterwards; nobody will join it.
+ * Returns whether it stays idle. */
 static bool leave_if_surplus(struct co_worker *w)
 {
-    bool leave;
+    bool idle, leave;
 
     if (co_settings_pool_size() != CO_POOL_AUTO) {
         return false;
     }
     reg_lock();
-    leave = w->links.idle && reg.idle_count > CO_POOL_BASE;
+    idle = w->links.idle;
+    leave = idle && reg.idle_count > CO_POOL_BASE;
     if (leave) {
         idle_remove(w);
         registry_remove(w);
@@ -220,7 +222,7 @@ static bool leave_if_surplus(struct co_worker *w)
         worker_free(w);
         longjmp(*co_stop_target, 1);
     }
-    return w->links.idle;
+    return idle;
 }
 
 /* The wait between two coroutines: in an automatic pool, until a deadline
