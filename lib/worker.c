@@ -172,6 +172,7 @@ static void worker_free(struct co_worker *w)
     /* The next object at this address is another coroutine: it must not
      * inherit the edges of this one's yields. */
     co_happens_forget(&w->co.state);
+    co_happens_forget(&w->links);
     free(w);
 }
 
@@ -618,6 +619,13 @@ struct co_worker *co_worker_get(struct co_failure *fail)
     if (w != NULL) {
         reg.live_count++;
         reg_unlock();
+        /* With the pool on under the tools (against the header's advice),
+         * the new coroutine's fields are written by whoever creates it,
+         * after the previous coroutine's threads used them: say that the
+         * put came first, as the documented cost of a pool under the tools
+         * (the two application threads are ordered), instead of reporting
+         * the library's own reuse as a race. */
+        co_happens_after(&w->links);
         return w;
     }
     reg_unlock();
@@ -665,6 +673,7 @@ void co_worker_put(struct co_worker *w)
     keep = !reg.exiting && reg.idle_count < pool_cap(now) &&
            w->stack_size == now.stack_size;
     if (keep) {
+        co_happens_before(&w->links);
         idle_push(w);
     } else {
         registry_remove(w);

@@ -23,8 +23,7 @@
  * live coroutines of the churn, so that threads are both reused and joined.
  * Off under valgrind and ThreadSanitizer, as the header advises for the
  * analysis tools: a pooled thread handed from one application thread's
- * coroutine to another's is not ordered by the pool, so helgrind and DRD
- * report its reuse as a race (in create(), on the coroutine's fields).
+ * coroutine to another's orders the two threads in the tools' eyes.
  */
 static unsigned pool_size(void)
 {
