@@ -185,12 +185,16 @@ struct co_baton {
     enum co_action action;  /* CO_ACT_NONE while the owner must wait */
     int errno_value;        /* the sender's errno, restored by the owner */
     struct co_wakeups wakeups;
+    atomic_uint signalling; /* posters between their unlock and signal */
 };
 
 /* 0, or the error of the call that failed (named in *fail); nothing is left
  * to destroy then. */
 int co_baton_init(struct co_baton *baton, struct co_failure *fail);
 void co_baton_destroy(struct co_baton *baton);
+/* In a fork() child, on the forking thread's own baton: a poster that was
+ * on its way to the signal does not exist in the child. */
+void co_baton_after_fork(struct co_baton *baton);
 void co_baton_post(struct co_baton *to, enum co_action act,
                    const struct co_wakeups *wakeups);
 /* Waits for a post; a CO_ACT_STOP never returns but jumps to the thread's

@@ -409,6 +409,9 @@ static void on_exit_stop(void)
  * coroutine's, and it has nobody to switch to. */
 static void on_fork_child(void)
 {
+    if (co_current != NULL) {
+        co_baton_after_fork(co_current->baton);
+    }
     if (co_current != NULL && !is_leader(co_current)) {
         co_forked_in_coroutine = true;
     }
