@@ -219,6 +219,9 @@ static bool leave_if_surplus(struct co_worker *w)
     }
     reg_unlock();
     if (leave) {
+        /* After the put that made it idle, which the last enterer made
+         * after its last look at the object (see co_worker_put). */
+        co_happens_after(&w->links);
         CO_PTHREAD(pthread_detach(pthread_self()));
         worker_free(w);
         longjmp(*co_stop_target, 1);
@@ -668,12 +671,14 @@ void co_worker_put(struct co_worker *w)
     struct co_settings now = co_settings_get();
     bool keep;
 
+    /* For the next create of this object, if the pool keeps it (see
+     * co_worker_get); outside the lock, which ThreadSanitizer is blind to. */
+    co_happens_before(&w->links);
     reg_lock();
     reg.live_count--;
     keep = !reg.exiting && reg.idle_count < pool_cap(now) &&
            w->stack_size == now.stack_size;
     if (keep) {
-        co_happens_before(&w->links);
         idle_push(w);
     } else {
         registry_remove(w);
