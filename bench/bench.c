@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1849,6 +1850,10 @@ int main(int argc, char **argv)
     if (o.plots != NULL) {
         if (!gnuplot_present()) {
             printf("gnuplot not installed: no plots\n");
+        } else if (mkdir(o.plots, 0777) != 0 && errno != EEXIST) {
+            /* gnuplot would write the images to standard output instead. */
+            fprintf(stderr, "bench: cannot create %s: %s; no plots\n", o.plots,
+                    strerror(errno));
         } else {
             plot_states(o.plots);
             plot_nesting(o.plots);
