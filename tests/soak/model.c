@@ -1021,10 +1021,12 @@ void program_generate(struct program *p, uint64_t seed, const struct soak_params
 
     program_init(p);
     p->seed = seed;
-    p->pool = -1;
-    if (sp->vary_pool) {
-        static const int pools[] = { -1, -1, 0, 1, 4 };
-        p->pool = pools[rnd(&g, 5)];
+    /* Drawn either way, so that the programs of a seed are the same with
+     * and without the analysis tools. */
+    static const int pools[] = { -1, -1, 0, 1, 4 };
+    p->pool = pools[rnd(&g, 5)];
+    if (!sp->vary_pool) {
+        p->pool = -1;
     }
     g.deep = sp->deep_one_in > 0 && rnd(&g, sp->deep_one_in) == 0;
     /* A style per program: some nest a lot, some mostly wait on queues,
