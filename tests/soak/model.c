@@ -940,7 +940,14 @@ static void co_choices(struct model *m, struct gen_state *g, int k, struct choic
             }
         } else if (x->wr & bit) {
             offer(cs, 6, OP_RWUNLOCK, i, 0);
-            offer(cs, 1 + 2 * rw, OP_DOWNGRADE, i, 0);
+            /* Only when no later lock is held: cothread tells helgrind and
+             * ThreadSanitizer that a downgrade releases the lock and takes
+             * it again, and both then report a lock-order inversion with
+             * any lock taken after it (a false report: see the soak's
+             * notes in README.md). The semantics are not in question. */
+            if (top == SOAK_MUTEXES + i) {
+                offer(cs, 1 + 2 * rw, OP_DOWNGRADE, i, 0);
+            }
         } else if (SOAK_MUTEXES + i > top) {
             offer(cs, 3 * rw, OP_RDLOCK, i, 0);
             offer(cs, 3 * rw, OP_WRLOCK, i, 0);
