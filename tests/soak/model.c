@@ -943,8 +943,9 @@ static void co_choices(struct model *m, struct gen_state *g, int k, struct choic
             /* Only when no later lock is held: cothread tells helgrind and
              * ThreadSanitizer that a downgrade releases the lock and takes
              * it again, and both then report a lock-order inversion with
-             * any lock taken after it (a false report: see the soak's
-             * notes in README.md). The semantics are not in question. */
+             * any lock taken after it, which the program never inverted
+             * (a false report, raised as a library issue; lift this once
+             * it is fixed). The semantics are not in question. */
             if (top == SOAK_MUTEXES + i) {
                 offer(cs, 1 + 2 * rw, OP_DOWNGRADE, i, 0);
             }
