@@ -338,14 +338,6 @@ static void run_here(void)
     }
 }
 
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void classify(struct outcome *out, bool hung, int status)
 {
     out->at = sh->n;
@@ -376,6 +368,14 @@ static void classify(struct outcome *out, bool hung, int status)
 }
 
 #ifndef __EMSCRIPTEN__
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void run_forked(double timeout, struct outcome *out)
 {
     int fds[2], status = 0;
