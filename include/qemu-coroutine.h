@@ -272,9 +272,9 @@ COTHREAD_API size_t cothread_stack_size_min(void);
  * finished coroutine's thread is kept, so a burst or a deep nest of
  * coroutines finds its threads waiting the next time, and a thread left idle
  * for 2 seconds exits while more than 64 are idle, so the pool shrinks back
- * to what was recently in use. It never keeps more than 4096 idle threads,
- * nor more idle stacks than 2 GiB of address space (128 MiB where pointers
- * are 32 bits), nor fewer than 64.
+ * to what was recently in use. It keeps at most 4096 idle threads and at
+ * most 2 GiB of idle stacks (128 MiB where pointers are 32 bits), but
+ * always room for 64 threads, whatever their stack size.
  *
  * Under valgrind and in a process with ThreadSanitizer the default is 0.
  * The environment variable COTHREAD_POOL_SIZE, read at the library's first

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
+#include <time.h>
 
 #include "coroutine-int.h"
 
@@ -53,9 +54,19 @@ int co_baton_init(struct co_baton *baton, struct co_failure *fail)
 void co_baton_destroy(struct co_baton *baton)
 {
     /* A poster that signals after its unlock may still be on its way to
-     * the signal: the baton must outlive it. */
-    while (atomic_load_explicit(&baton->signalling, memory_order_acquire) != 0) {
-        sched_yield();
+     * the signal: the baton must outlive it. The wait is short, but the
+     * poster may have a lower real-time priority than this thread on the
+     * same CPU, which sched_yield() would never let it run: after a few
+     * tries, sleep. */
+    for (unsigned tries = 0;
+         atomic_load_explicit(&baton->signalling, memory_order_acquire) != 0;
+         tries++) {
+        if (tries < 64) {
+            sched_yield();
+        } else {
+            struct timespec pause = { 0, 100 * 1000 };
+            nanosleep(&pause, NULL);
+        }
     }
     CO_PTHREAD(pthread_cond_destroy(&baton->cond));
     CO_PTHREAD(pthread_mutex_destroy(&baton->lock));
@@ -63,7 +74,20 @@ void co_baton_destroy(struct co_baton *baton)
 
 void co_baton_after_fork(struct co_baton *baton)
 {
+    int err;
+
+    if (atomic_load_explicit(&baton->signalling, memory_order_relaxed) == 0) {
+        return;
+    }
+    /* The poster may have been inside pthread_cond_signal(), holding the
+     * condition variable's internal lock, which nobody would release in the
+     * child: start it afresh (nothing waits on it here). */
     atomic_store_explicit(&baton->signalling, 0, memory_order_relaxed);
+    err = pthread_cond_init(&baton->cond, NULL);
+    if (err != 0) {
+        co_die_failed("fork", "cannot renew the forking thread's condition variable",
+                      "pthread_cond_init", err);
+    }
 }
 
 static const struct co_wakeups no_wakeups;

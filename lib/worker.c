@@ -223,6 +223,9 @@ static bool leave_if_surplus(struct co_worker *w)
          * after its last look at the object (see co_worker_put). */
         co_happens_after(&w->links);
         CO_PTHREAD(pthread_detach(pthread_self()));
+        /* The application's key destructors run as the thread leaves and
+         * may call cothread: not as the coroutine this object was. */
+        co_current = NULL;
         worker_free(w);
         longjmp(*co_stop_target, 1);
     }
@@ -255,11 +258,13 @@ static enum co_action wait_for_next(struct co_worker *w)
 }
 
 /*
- * Every library call a worker makes happens while it has control, never
- * between its creation and its first coroutine or between posting a finish
- * and its next wait: it then never runs alongside the thread that has
- * control, so the calls of a program happen in one order from run to run
- * (which is what lets the fault-injection test name its k-th call).
+ * Every library call a worker makes that can fail happens while it has
+ * control, never between its creation and its first coroutine or between
+ * posting a finish and its next wait: it then never runs alongside the
+ * thread that has control, so those calls of a program happen in one order
+ * from run to run (which is what lets the fault-injection test name its
+ * k-th call). Between a finish and the next wait it only reads the clock
+ * and the pool setting, and a thread leaving the pool only frees.
  * Returns only by a CO_ACT_STOP's jump.
  */
 static _Noreturn void serve(struct co_worker *w)
@@ -320,6 +325,9 @@ static void *worker_main(void *arg)
     }
     pthread_cleanup_pop(0);
     worker_stopped = true;
+    /* The key destructors that run as the thread leaves are outside any
+     * coroutine. */
+    co_current = NULL;
     return NULL;
 }
 

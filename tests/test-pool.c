@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -143,6 +144,21 @@ struct nest {
 
 static struct nest nest;
 
+/* A key destructor that asks the library where it is, as a thread leaves:
+ * outside any coroutine (and not reading the freed object of the last). */
+static pthread_key_t leaving_key;
+static _Atomic int left_outside, left_inside;
+
+static void note_leaving(void *value)
+{
+    (void)value;
+    if (qemu_in_coroutine()) {
+        left_inside++;
+    } else {
+        left_outside++;
+    }
+}
+
 static void coroutine_fn nest_down(void *opaque)
 {
     int level = nest.depth++;
@@ -150,6 +166,7 @@ static void coroutine_fn nest_down(void *opaque)
     (void)opaque;
     nest.reused[level] = marker;
     marker = 1;
+    pthread_setspecific(leaving_key, &nest);
     if (nest.depth < NEST_DEPTH) {
         qemu_coroutine_enter(qemu_coroutine_create(nest_down), NULL);
     }
@@ -214,6 +231,7 @@ static void test_auto_pool_shrinks_when_idle(void **state)
     }
     assert_int_equal(cothread_set_pool_size(0), 0);
     before = thread_count();
+    left_outside = left_inside = 0;
     assert_int_equal(cothread_set_pool_size(COTHREAD_POOL_AUTO), 0);
     assert_int_equal(nest_round(), 0);
     assert_int_equal(thread_count(), before + NEST_DEPTH);
@@ -226,6 +244,8 @@ static void test_auto_pool_shrinks_when_idle(void **state)
         nanosleep(&pause, NULL);
     }
     assert_int_equal(idle_threads, 64);
+    assert_int_equal(left_outside, NEST_DEPTH - 64);
+    assert_int_equal(left_inside, 0);
     assert_int_equal(nest_round(), 64);
     assert_int_equal(cothread_set_pool_size(0), 0);
     assert_int_equal(thread_count(), before);
@@ -276,6 +296,9 @@ static void test_pool_shared_by_threads(void **state)
 
 int main(void)
 {
+    if (pthread_key_create(&leaving_key, note_leaving) != 0) {
+        return 1;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_are_reused_up_to_the_cap),
         cmocka_unit_test(test_pool_off_never_reuses),
