@@ -153,7 +153,12 @@ int main(int argc, char **argv)
             break;
         }
         trace_init(&t);
-        program_generate(&p, soak_mix(seed, (uint64_t)i), &sp, &t, &st);
+        if (!program_generate(&p, soak_mix(seed, (uint64_t)i), &sp, &t, &st)) {
+            printf("soak: FAILED: a soak bug in program %ld of seed %#" PRIx64
+                   " (see stderr); replay it with: make soak SEED=%#" PRIx64 " PROGRAM=%ld\n",
+                   i, seed, seed, i);
+            return 1;
+        }
         cothread_run(&p, &t, sp.timeout, &out);
         if (out.kind != OUT_OK) {
             fflush(stdout);
