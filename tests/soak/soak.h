@@ -106,6 +106,7 @@ struct soak_params {
     double timeout;         /* seconds for one run on cothread */
     int shrink_runs;        /* runs on cothread the shrinker may spend */
     int deep_one_in;        /* 1 in this many programs nest deep (0: never) */
+    const char *flags;      /* soak's options that shape programs, for replays */
 };
 
 /* program.c */
