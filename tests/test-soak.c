@@ -53,7 +53,7 @@ static bool agrees(uint64_t seed, long n, const struct soak_params *sp,
     bool ok;
 
     trace_init(&t);
-    program_generate(&p, soak_mix(seed, (uint64_t)n), sp, &t, st);
+    assert_true(program_generate(&p, soak_mix(seed, (uint64_t)n), sp, &t, st));
     cothread_run(&p, &t, sp->timeout, &out);
     ok = out.kind == OUT_OK;
     if (!ok) {
@@ -92,6 +92,21 @@ static void test_deep(void **state)
     sp.max_ops = 20;
     sp.deep_one_in = 1;
     assert_true(agrees(SEED, 0, &sp, &st));
+    assert_int_equal(st.max_depth, SOAK_MAX_DEPTH);
+}
+
+/* Programs that once found a bug in the soak itself, with make soak's
+ * default settings: seed 0xf5de3a5999f90a0c, program 15824 had a helper
+ * thread wake a queue from 128 levels down (a frame too deep). */
+static void test_regressions(void **state)
+{
+    struct soak_params sp = params();
+    struct model_stats st;
+
+    sp.max_ops = 300;
+    sp.max_coroutines = 160;
+    sp.deep_one_in = 6;
+    assert_true(agrees(0xf5de3a5999f90a0cull, 15824, &sp, &st));
     assert_int_equal(st.max_depth, SOAK_MAX_DEPTH);
 }
 
@@ -149,7 +164,7 @@ static void test_broken_model_is_caught(void **state)
     sp.shrink_runs = under_valgrind() ? 150 : 400;
     for (n = 0; n < 50; n++) {
         trace_init(&t);
-        program_generate(&p, soak_mix(SEED, (uint64_t)n), &sp, &t, NULL);
+        assert_true(program_generate(&p, soak_mix(SEED, (uint64_t)n), &sp, &t, NULL));
         cothread_run(&p, &t, sp.timeout, &out);
         if (out.kind != OUT_OK) {
             break;
@@ -207,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_model_rejects_illegal),
         cmocka_unit_test(test_fixed_seeds),
         cmocka_unit_test(test_deep),
+        cmocka_unit_test(test_regressions),
         cmocka_unit_test(test_broken_model_is_caught),
     };
     return cmocka_run_group_tests_name("soak", tests, NULL, NULL);

@@ -772,12 +772,14 @@ static int rnd(struct gen_state *g, int n)
     return (int)(soak_rand(&g->rng) % (uint64_t)n);
 }
 
-/* 1 + a free helper thread, with probability 1/one_in, or 0. */
+/* 1 + a free helper thread, with probability 1/one_in, or 0. Not at the
+ * deepest level: what a helper runs opens a frame of its own. */
 static int pick_via(struct model *m, struct gen_state *g, int one_in)
 {
     int h = rnd(g, SOAK_HELPERS);
 
-    if (g->repair || rnd(g, one_in) != 0 || m->helper_busy[h]) {
+    if (g->repair || rnd(g, one_in) != 0 || m->helper_busy[h] ||
+        m->nframes >= m->max_depth) {
         return 0;
     }
     return h + 1;
@@ -1020,7 +1022,7 @@ static void gen_extend(struct model *m, int actor)
     script_push(s, op);
 }
 
-void program_generate(struct program *p, uint64_t seed, const struct soak_params *sp,
+bool program_generate(struct program *p, uint64_t seed, const struct soak_params *sp,
                       struct trace *t, struct model_stats *stats)
 {
     struct gen_state g = { .sp = sp, .rng = seed };
@@ -1050,19 +1052,20 @@ void program_generate(struct program *p, uint64_t seed, const struct soak_params
     }
     why = model_run(p, sp->brk, sp->max_depth, &g, t, stats);
     if (why != NULL) {
-        fprintf(stderr, "soak: generator bug for seed %#llx: %s\n",
-                (unsigned long long)seed, why);
+        fprintf(stderr, "soak: generator bug: %s, in this program:\n", why);
         program_print(stderr, p);
-        abort();
+        return false;
     }
     /* The model must replay what it generated, to the event. */
     trace_init(&check);
     why = model_run(p, sp->brk, sp->max_depth, NULL, &check, NULL);
     if (why != NULL || check.n != t->n ||
         memcmp(check.ev, t->ev, sizeof(*t->ev) * (size_t)t->n) != 0) {
-        fprintf(stderr, "soak: the model does not replay seed %#llx (%s)\n",
-                (unsigned long long)seed, why ? why : "another trace");
-        abort();
+        fprintf(stderr, "soak: the model does not replay its own program (%s)\n",
+                why ? why : "another trace");
+        trace_free(&check);
+        return false;
     }
     trace_free(&check);
+    return true;
 }

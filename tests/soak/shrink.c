@@ -267,8 +267,12 @@ int soak_report(FILE *f, uint64_t seed, long index, struct program *p,
 
     fprintf(f, "soak: FAILED: seed %#llx, program %ld: %s\n",
             (unsigned long long)seed, index, outcome_name(out->kind));
-    fprintf(f, "soak: replay it with: make soak SEED=%#llx PROGRAM=%ld\n",
+    fprintf(f, "soak: replay it with: make soak SEED=%#llx PROGRAM=%ld",
             (unsigned long long)seed, index);
+    if (sp->flags != NULL && sp->flags[0] != '\0') {
+        fprintf(f, " SOAK_FLAGS=\"%s\"", sp->flags);
+    }
+    fprintf(f, "%s\n", out->kind == OUT_TOOL ? " (under the same tool)" : "");
     outcome_print(f, p, t, out);
     fprintf(f, "soak: shrinking the program (%d operations, %d coroutines)\n",
             program_ops(p), program_coroutines(p));

@@ -75,9 +75,18 @@ int main(int argc, char **argv)
         sp.timeout = 600;
     }
     seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+    static char flags[512];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        /* What shapes the programs goes into the replay command. */
+        if (strcmp(a, "--seconds") != 0 && strcmp(a, "--seed") != 0 &&
+            strcmp(a, "--program") != 0 && strcmp(a, "--count") != 0) {
+            size_t used = strlen(flags);
+            snprintf(flags + used, sizeof(flags) - used, "%s%s%s%s", used ? " " : "", a,
+                     strcmp(a, "--small") == 0 || v == NULL ? "" : " ",
+                     strcmp(a, "--small") == 0 || v == NULL ? "" : v);
+        }
         if (strcmp(a, "--small") == 0) {
             sp.max_ops = 60;
             sp.max_coroutines = 24;
@@ -129,6 +138,7 @@ int main(int argc, char **argv)
                 SOAK_MAX_CO, SOAK_MAX_DEPTH);
         return 2;
     }
+    sp.flags = flags;
     if (one && !seeded) {
         fprintf(stderr, "soak: --program needs --seed\n");
         return 2;
@@ -153,7 +163,13 @@ int main(int argc, char **argv)
             break;
         }
         trace_init(&t);
-        program_generate(&p, soak_mix(seed, (uint64_t)i), &sp, &t, &st);
+        if (!program_generate(&p, soak_mix(seed, (uint64_t)i), &sp, &t, &st)) {
+            printf("soak: FAILED: a soak bug in program %ld of seed %#" PRIx64
+                   " (see stderr); replay it with: make soak SEED=%#" PRIx64
+                   " PROGRAM=%ld%s%s%s\n", i, seed, seed, i, flags[0] ? " SOAK_FLAGS=\"" : "",
+                   flags, flags[0] ? "\"" : "");
+            return 1;
+        }
         cothread_run(&p, &t, sp.timeout, &out);
         if (out.kind != OUT_OK) {
             fflush(stdout);

@@ -106,6 +106,7 @@ struct soak_params {
     double timeout;         /* seconds for one run on cothread */
     int shrink_runs;        /* runs on cothread the shrinker may spend */
     int deep_one_in;        /* 1 in this many programs nest deep (0: never) */
+    const char *flags;      /* soak's options that shape programs, for replays */
 };
 
 /* program.c */
@@ -153,8 +154,9 @@ struct gen_state {
 const char *model_run(struct program *p, enum soak_break brk, int max_depth,
                       struct gen_state *gen, struct trace *t, struct model_stats *stats);
 
-/* A new program from seed, with the model's trace of it (model.c). */
-void program_generate(struct program *p, uint64_t seed, const struct soak_params *sp,
+/* A new program from seed, with the model's trace of it (model.c); false,
+ * after printing why, if the generator wrote an illegal program. */
+bool program_generate(struct program *p, uint64_t seed, const struct soak_params *sp,
                       struct trace *t, struct model_stats *stats);
 
 /* run.c */
