@@ -222,7 +222,7 @@ static void test_auto_pool_keeps_a_deep_nest(void **state)
 /* Idle threads beyond the base leave after the quiet period. */
 static void test_auto_pool_shrinks_when_idle(void **state)
 {
-    int before, idle_threads = -1;
+    int before;
     struct timespec pause = { 0, 100 * 1000 * 1000 };
 
     if (thread_count() < 0) {
@@ -234,21 +234,24 @@ static void test_auto_pool_shrinks_when_idle(void **state)
     left_outside = left_inside = 0;
     assert_int_equal(cothread_set_pool_size(COTHREAD_POOL_AUTO), 0);
     assert_int_equal(nest_round(), 0);
-    assert_int_equal(thread_count(), before + NEST_DEPTH);
-    /* Two seconds of quiet, then a few for a loaded machine or valgrind. */
-    for (int i = 0; i < 300; i++) {
-        idle_threads = thread_count() - before;
-        if (idle_threads <= 64) {
-            break;
-        }
+    /* At least: an emulator (qemu-user) may show a thread of its own, or
+     * one that a join has not finished removing yet. */
+    assert_true(thread_count() >= before + NEST_DEPTH);
+    /* Two seconds of quiet, then a few for a loaded machine or valgrind.
+     * Each thread that leaves runs the key destructor once. */
+    for (int i = 0; i < 300 && left_outside < NEST_DEPTH - 64; i++) {
         nanosleep(&pause, NULL);
     }
-    assert_int_equal(idle_threads, 64);
+    nanosleep(&pause, NULL);    /* none more than that */
     assert_int_equal(left_outside, NEST_DEPTH - 64);
     assert_int_equal(left_inside, 0);
     assert_int_equal(nest_round(), 64);
     assert_int_equal(cothread_set_pool_size(0), 0);
-    assert_int_equal(thread_count(), before);
+    /* The left threads are gone from the process, not only the pool. */
+    for (int i = 0; i < 50 && thread_count() > before; i++) {
+        nanosleep(&pause, NULL);
+    }
+    assert_true(thread_count() <= before);
 }
 
 /* Threads reused across application threads: under helgrind and DRD
