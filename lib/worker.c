@@ -522,14 +522,17 @@ static void stop_and_free_list(struct co_worker *list)
 }
 
 /*
- * Detaches the idle workers above the cap or with a stack size no longer
- * wanted, and returns them for stop_and_free_list() once the lock is
- * released: a thread that leaves runs the application's thread-key
- * destructors, which may call back into cothread.
+ * On a new setting: detaches the idle workers above the cap or with a
+ * stack size no longer wanted, and returns them for stop_and_free_list()
+ * once the lock is released: a thread that leaves runs the application's
+ * thread-key destructors, which may call back into cothread.
  */
 static struct co_worker *pool_trim_locked(struct co_settings now)
 {
-    unsigned cap = pool_cap(now);
+    /* Threads that went idle under a fixed size wait without a deadline and
+     * would never leave an automatic pool: it keeps its base of them and
+     * grows again with the workload. */
+    unsigned cap = now.pool_size == CO_POOL_AUTO ? CO_POOL_BASE : pool_cap(now);
     unsigned kept = 0;
     struct co_worker *dropped = NULL;
     struct co_worker *w = reg.idle;

@@ -253,6 +253,23 @@ static void test_auto_pool_shrinks_when_idle(void **state)
     assert_true(thread_count() <= before);
 }
 
+/* A switch from a fixed size to the automatic pool keeps 64 of the threads
+ * already idle: those wait without a deadline and would never leave. */
+static void test_auto_after_fixed_keeps_the_base(void **state)
+{
+    assert_int_equal(cothread_set_pool_size(0), 0);
+    assert_int_equal(cothread_set_pool_size(NEST_DEPTH), 0);
+    assert_int_equal(nest_round(), 0);
+    left_outside = left_inside = 0;
+    /* The threads stopped here are joined before the call returns. */
+    assert_int_equal(cothread_set_pool_size(COTHREAD_POOL_AUTO), 0);
+    assert_int_equal(left_outside, NEST_DEPTH - 64);
+    assert_int_equal(left_inside, 0);
+    assert_int_equal(nest_round(), 64);
+    assert_int_equal(nest_round(), NEST_DEPTH);
+    assert_int_equal(cothread_set_pool_size(0), 0);
+}
+
 /* Threads reused across application threads: under helgrind and DRD
  * (make check-valgrind) the library's reuse of an object must not be
  * reported as a race. */
@@ -310,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_pool_shared_by_threads),
         cmocka_unit_test(test_auto_pool_keeps_a_deep_nest),
         cmocka_unit_test(test_auto_pool_shrinks_when_idle),
+        cmocka_unit_test(test_auto_after_fixed_keeps_the_base),
     };
     return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }
