@@ -45,6 +45,7 @@ int __tsan_mutex_pre_unlock(void *addr, unsigned flags) __attribute__((weak));
 void __tsan_mutex_post_unlock(void *addr, unsigned flags) __attribute__((weak));
 /* The flag of <sanitizer/tsan_interface.h> for a shared (read) lock. */
 #define CO_TSAN_MUTEX_READ_LOCK (1u << 3)
+#define CO_TSAN_MUTEX_TRY_LOCK (1u << 4)
 void AnnotateHappensAfter(const char *file, int line, const volatile void *obj)
     __attribute__((weak));
 #endif
@@ -195,20 +196,36 @@ void co_quiet_unlock(struct cothread_lock_word *lock)
  * offer. Both calls come outside the lock's quiet lock, with the lock ours
  * (acquired) or still ours (released).
  */
-void co_lock_acquired(void *lock, bool write)
+static void lock_acquired(void *lock, bool write, bool may_wait)
 {
 #ifdef HAVE_VALGRIND_HELGRIND_H
     ANNOTATE_RWLOCK_ACQUIRED(lock, write);
 #endif
 #ifdef CO_TSAN_HOOKS
     if (__tsan_mutex_pre_lock != NULL) {
-        unsigned flags = write ? 0 : CO_TSAN_MUTEX_READ_LOCK;
+        /* An acquisition that cannot wait cannot deadlock: ThreadSanitizer
+         * records no lock order for a try-lock. */
+        unsigned flags = (write ? 0 : CO_TSAN_MUTEX_READ_LOCK) |
+                         (may_wait ? 0 : CO_TSAN_MUTEX_TRY_LOCK);
         __tsan_mutex_pre_lock(lock, flags);
         __tsan_mutex_post_lock(lock, flags, 0);
     }
 #endif
     (void)lock;
     (void)write;
+    (void)may_wait;
+}
+
+void co_lock_acquired(void *lock, bool write)
+{
+    lock_acquired(lock, write, true);
+}
+
+/* helgrind has no such flag: it still records the downgrade as a read
+ * acquisition after the locks held (README, Debugging). */
+void co_lock_kept_for_reading(void *lock)
+{
+    lock_acquired(lock, false, false);
 }
 
 void co_lock_released(void *lock, bool write)

@@ -93,6 +93,9 @@ void co_happens_after(const void *obj);
 void co_happens_forget(const void *obj);
 /* A coroutine lock seen by the tools as a lock held by the thread. */
 void co_lock_acquired(void *lock, bool write);
+/* A downgrade: the write release is co_lock_released()'s, the read side
+ * is taken without waiting, so no lock order is recorded where possible. */
+void co_lock_kept_for_reading(void *lock);
 void co_lock_released(void *lock, bool write);
 
 /*

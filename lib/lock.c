@@ -362,7 +362,7 @@ void coroutine_fn qemu_co_rwlock_downgrade(CoRwlock *lock)
     lock->readers_++;
     granted = rwlock_grant_locked(lock);
     UNLOCK_OBJECT(lock);
-    co_lock_acquired(TOOL_LOCK(lock), false);
+    co_lock_kept_for_reading(TOOL_LOCK(lock));
     wake_list(granted);
 }
 

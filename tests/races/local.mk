@@ -41,7 +41,8 @@ race_programs = \
 	tests/races/ok-self-many \
 	tests/races/ok-self-many-control \
 	tests/races/lock-order-comutex \
-	tests/races/ok-comutex
+	tests/races/ok-comutex \
+	tests/races/ok-corwlock-downgrade
 EXTRA_PROGRAMS += $(race_programs)
 CLEANFILES += $(race_programs) tests/races/*.log
 
@@ -143,6 +144,8 @@ tests_races_lock_order_comutex_CFLAGS = $(race_cflags)
 tests_races_lock_order_comutex_LDADD = $(race_ldadd)
 tests_races_ok_comutex_CFLAGS = $(race_cflags)
 tests_races_ok_comutex_LDADD = $(race_ldadd)
+tests_races_ok_corwlock_downgrade_CFLAGS = $(race_cflags)
+tests_races_ok_corwlock_downgrade_LDADD = $(race_ldadd)
 
 # The tools follow the build: ThreadSanitizer in a --enable-sanitizer=thread
 # build (its programs cannot run under valgrind), helgrind and DRD otherwise.

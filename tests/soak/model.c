@@ -942,12 +942,13 @@ static void co_choices(struct model *m, struct gen_state *g, int k, struct choic
             }
         } else if (x->wr & bit) {
             offer(cs, 6, OP_RWUNLOCK, i, 0);
-            /* Only when no later lock is held: cothread tells helgrind and
-             * ThreadSanitizer that a downgrade releases the lock and takes
-             * it again, and both then report a lock-order inversion with
-             * any lock taken after it, which the program never inverted
-             * (a false report, raised as a library issue; lift this once
-             * it is fixed). The semantics are not in question. */
+            /* Only when no later lock is held: helgrind sees a downgrade
+             * as a release and a new read acquisition, and reports a
+             * lock-order inversion with any lock taken after it, which the
+             * program never inverted (README, Debugging; ThreadSanitizer
+             * is told that the read side cannot wait). The same programs
+             * run under every tool, so the rule holds for all. The
+             * semantics are not in question. */
             if (top == SOAK_MUTEXES + i) {
                 offer(cs, 1 + 2 * rw, OP_DOWNGRADE, i, 0);
             }
