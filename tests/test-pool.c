@@ -204,15 +204,47 @@ static int thread_count(void)
     return n;
 }
 
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/*
+ * A nest round after one that left every thread of the nest idle: all of
+ * them are reused, beyond the 64 a fixed pool of the old default would
+ * have kept. That holds while no thread stays idle for the pool's 2 s quiet
+ * period, which a slow run (DRD, say) can exceed: then threads above 64 may
+ * have left, and the round still reuses at least the 64 that always stay.
+ */
+static void check_whole_nest_reused(void)
+{
+    struct timespec start;
+    int reused;
+    double took;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    reused = nest_round();
+    took = seconds_since(&start);
+    if (took < 0.5) {   /* and so the unwinding of the round before */
+        assert_int_equal(reused, NEST_DEPTH);
+    } else {
+        print_message("slow here (a nest round took %.1f s, against a 2 s quiet "
+                      "period): %d of %d reused, at least 64 checked\n",
+                      took, reused, NEST_DEPTH);
+        assert_in_range(reused, 64, NEST_DEPTH);
+    }
+}
+
 static void test_auto_pool_keeps_a_deep_nest(void **state)
 {
     assert_int_equal(cothread_set_pool_size(0), 0);   /* empty the pool */
     assert_int_equal(cothread_set_pool_size(COTHREAD_POOL_AUTO), 0);
     assert_int_equal(nest_round(), 0);
-    /* Every thread of the nest waits for the next one, beyond the 64 a
-     * fixed pool of the old default would have kept. */
-    assert_int_equal(nest_round(), NEST_DEPTH);
-    assert_int_equal(nest_round(), NEST_DEPTH);
+    check_whole_nest_reused();
+    check_whole_nest_reused();
     /* A fixed size keeps its meaning. */
     assert_int_equal(cothread_set_pool_size(10), 0);
     assert_int_equal(nest_round(), 10);
@@ -266,7 +298,7 @@ static void test_auto_after_fixed_keeps_the_base(void **state)
     assert_int_equal(left_outside, NEST_DEPTH - 64);
     assert_int_equal(left_inside, 0);
     assert_int_equal(nest_round(), 64);
-    assert_int_equal(nest_round(), NEST_DEPTH);
+    check_whole_nest_reused();
     assert_int_equal(cothread_set_pool_size(0), 0);
 }
 
