@@ -6,7 +6,10 @@
  * repetitions, and reported as median, min and max nanoseconds per
  * operation. Three machine states are measured one after the other: pinned
  * to one CPU, unpinned, and unpinned with a busy loop competing for one
- * CPU. Run it with `make bench`; see --help.
+ * CPU. The nesting 1,000 deep and the burst also have floors of their own,
+ * their handoffs between as many plain threads, so that what waking cold
+ * threads costs the platform shows apart from what it costs cothread. Run
+ * it with `make bench`; see --help.
  */
 #define _GNU_SOURCE 1
 #include "config.h"
@@ -73,8 +76,10 @@ enum metric {
     M_NEST_10,
     M_NEST_100,
     M_NEST_1000,
+    M_FLOOR_NEST,
     M_BURST_IDLE,
     M_BURST_HOT,
+    M_FLOOR_BURST,
     M_PTHREAD,
     M_RT_100,
     M_RT_1000,
@@ -106,8 +111,10 @@ static const struct {
     [M_NEST_10] = { "nest_10", "nesting 10 deep: each creates and enters the next, per coroutine", 10, M_CREATE, false },
     [M_NEST_100] = { "nest_100", "nesting 100 deep, per coroutine", 100, M_CREATE, false },
     [M_NEST_1000] = { "nest_1000", "nesting 1,000 deep, per coroutine", 1000, M_CREATE, false },
+    [M_FLOOR_NEST] = { "floor_nest_1000", "the 1,000-deep nesting on plain threads: each hands to the next and waits for its reply, per level", 1000, M_FLOOR, false },
     [M_BURST_IDLE] = { "burst_after_idle", "burst after a sleep: create + enter N that yield once, resume all; per coroutine", 0, M_CREATE, false },
     [M_BURST_HOT] = { "burst_back_to_back", "the same burst again at once, per coroutine", 0, M_CREATE, false },
+    [M_FLOOR_BURST] = { "floor_burst", "the burst on plain threads: N parked, a round trip with each in turn, twice; per thread", 0, M_FLOOR, false },
     [M_PTHREAD] = { "pthread_create_join", "pthread_create + join, empty thread", 0, M_RT_0, false },
     [M_RT_100] = { "roundtrip_n100", "enter + yield, 100 others suspended", 100, M_RT_0, false },
     [M_RT_1000] = { "roundtrip_n1000", "enter + yield, 1,000 others suspended", 1000, M_RT_0, false },
@@ -748,6 +755,200 @@ static double measure_pthread(long rounds)
     return (end - start) / (double)rounds;
 }
 
+/*
+ * The floors of the nesting and of the burst: their handoffs on plain
+ * threads, as many distinct ones as the coroutines involved, each waiting
+ * on a baton of its own (a mutex, a condition variable and a flag, used as
+ * the floor uses its own). The floor round trip keeps two threads hot;
+ * these show what waking cold threads costs without cothread, so that the
+ * nesting's and the burst's ratios can be read against the platform's.
+ */
+struct baton {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool posted;
+};
+
+static void baton_post(struct baton *b)
+{
+    pthread_mutex_lock(&b->lock);
+    b->posted = true;
+    pthread_cond_signal(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+}
+
+static void baton_wait(struct baton *b)
+{
+    pthread_mutex_lock(&b->lock);
+    while (!b->posted) {
+        pthread_cond_wait(&b->cond, &b->lock);
+    }
+    b->posted = false;
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Threads 1 to n, thread k parked on baton[k]; baton[0] is the main
+ * thread's. `stop` is written only while every thread is parked, and read
+ * after a post, so the batons order it. */
+static struct {
+    pthread_t *thread;
+    struct baton *baton;
+    int n;
+    bool stop;
+} plain;
+
+/* Starts up to n threads with a coroutine thread's stack size (out of
+ * memory or address space, fewer): how many started. */
+static int plain_start(int n, void *(*body)(void *))
+{
+    pthread_attr_t attr;
+
+    plain.n = 0;
+    plain.stop = false;
+    plain.thread = calloc((size_t)n + 1, sizeof(*plain.thread));
+    plain.baton = calloc((size_t)n + 1, sizeof(*plain.baton));
+    if (plain.thread == NULL || plain.baton == NULL) {
+        free(plain.thread);
+        free(plain.baton);
+        plain.thread = NULL;
+        plain.baton = NULL;
+        return 0;
+    }
+    for (int k = 0; k <= n; k++) {
+        pthread_mutex_init(&plain.baton[k].lock, NULL);
+        pthread_cond_init(&plain.baton[k].cond, NULL);
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, cothread_get_stack_size());
+    while (plain.n < n && pthread_create(&plain.thread[plain.n + 1], &attr, body,
+                                         (void *)(intptr_t)(plain.n + 1)) == 0) {
+        plain.n++;
+    }
+    pthread_attr_destroy(&attr);
+    return plain.n;
+}
+
+/* Every thread parked: stops them (down the chain, or one by one) and
+ * frees what plain_start() made. */
+static void plain_stop(bool chain)
+{
+    plain.stop = true;
+    for (int k = 1; k <= plain.n && (k == 1 || !chain); k++) {
+        baton_post(&plain.baton[k]);
+    }
+    for (int k = 1; k <= plain.n; k++) {
+        pthread_join(plain.thread[k], NULL);
+    }
+    if (plain.baton != NULL) {
+        for (int k = 0; k <= plain.n; k++) {
+            pthread_mutex_destroy(&plain.baton[k].lock);
+            pthread_cond_destroy(&plain.baton[k].cond);
+        }
+    }
+    free(plain.thread);
+    free(plain.baton);
+    plain.thread = NULL;
+    plain.baton = NULL;
+    plain.n = 0;
+}
+
+static bool plain_started(int n, void *(*body)(void *), enum metric m)
+{
+    if (plain_start(n, body) == n) {
+        return true;
+    }
+    fprintf(stderr, "bench: %s: %d of %d threads started; not measured\n", metrics[m].name,
+            plain.n, n);
+    plain_stop(false);
+    return false;
+}
+
+/* Level k of the chain: down to k + 1 and back, as a coroutine enters its
+ * child and is resumed when the child finishes; the deepest replies at once. */
+static void *floor_nest_level(void *arg)
+{
+    int k = (int)(intptr_t)arg;
+
+    for (;;) {
+        baton_wait(&plain.baton[k]);
+        if (plain.stop) {
+            if (k < plain.n) {
+                baton_post(&plain.baton[k + 1]);
+            }
+            return arg;
+        }
+        if (k < plain.n) {
+            baton_post(&plain.baton[k + 1]);
+            baton_wait(&plain.baton[k]);
+        }
+        baton_post(&plain.baton[k - 1]);
+    }
+}
+
+static void floor_nest_chain(void)
+{
+    baton_post(&plain.baton[1]);
+    baton_wait(&plain.baton[0]);
+}
+
+/* measure_nesting()'s shape and counts, the threads started before the
+ * timing and stopped after it: ns per level. */
+static double measure_floor_nest(int depth, long levels, double budget_ns)
+{
+    long chains = levels / depth > 0 ? levels / depth : 1;
+    long done = 0;
+    double start, end;
+
+    if (!plain_started(depth, floor_nest_level, M_FLOOR_NEST)) {
+        return -1;
+    }
+    floor_nest_chain();
+    start = end = now_ns();
+    while (done < chains && (done == 0 || end - start < budget_ns)) {
+        floor_nest_chain();
+        done++;
+        end = now_ns();
+    }
+    plain_stop(true);
+    timed_ops = done * depth;
+    return (end - start) / (double)timed_ops;
+}
+
+static void *floor_burst_thread(void *arg)
+{
+    int k = (int)(intptr_t)arg;
+
+    for (;;) {
+        baton_wait(&plain.baton[k]);
+        if (plain.stop) {
+            return arg;
+        }
+        baton_post(&plain.baton[0]);
+    }
+}
+
+/* The burst's two passes (enter, then resume to the finish) as two round
+ * trips with each of n parked threads in turn: ns per thread. */
+static double measure_floor_burst(int n)
+{
+    double start, end;
+
+    if (!plain_started(n, floor_burst_thread, M_FLOOR_BURST)) {
+        return -1;
+    }
+    start = now_ns();
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 1; k <= n; k++) {
+            baton_post(&plain.baton[k]);
+            baton_wait(&plain.baton[0]);
+        }
+    }
+    end = now_ns();
+    plain_stop(false);
+    timed_ops = n;
+    return (end - start) / (double)n;
+}
+
 /* The suspended population for the round trips at N > 0. */
 static Coroutine **parked;
 static int nparked;
@@ -936,8 +1137,10 @@ static bool heavy(enum metric m)
     switch (m) {
     case M_NEST_100:
     case M_NEST_1000:
+    case M_FLOOR_NEST:
     case M_BURST_IDLE:
     case M_BURST_HOT:
+    case M_FLOOR_BURST:
     case M_RT_100:
     case M_RT_1000:
     case M_RT_10000:
@@ -973,6 +1176,7 @@ static bool wanted(const struct options *o, enum metric m)
     return (o->only == NULL || listed(o->only, m)) && (o->skip == NULL || !listed(o->skip, m));
 }
 
+/* A measurement that could not run returns a negative time: no sample. */
 #define MEASURE(o, m, expr) \
     do { \
         if (wanted((o), (m))) { \
@@ -984,7 +1188,9 @@ static bool wanted(const struct options *o, enum metric m)
             cross_counted = false; \
             handing_cpu = -1; \
             double ns_ = (expr); \
-            record((m), ns_, &before_); \
+            if (ns_ >= 0) { \
+                record((m), ns_, &before_); \
+            } \
         } \
     } while (0)
 
@@ -1008,6 +1214,10 @@ static void run_repetition(const struct options *o, int rep)
             MEASURE(o, nest_metrics[i],
                     measure_nesting(depth, it / 2 + 1, o->quick ? 0.2e9 : 1e9));
         }
+    }
+    if (metrics[M_FLOOR_NEST].size <= o->max_suspended) {
+        MEASURE(o, M_FLOOR_NEST, measure_floor_nest(metrics[M_FLOOR_NEST].size, it / 2 + 1,
+                                                    o->quick ? 0.2e9 : 1e9));
     }
     MEASURE(o, M_PTHREAD, measure_pthread(it / 10 + 1));
     MEASURE(o, M_PMUTEX, measure_pthread_mutex(it * 50));
@@ -1050,9 +1260,10 @@ static void run_repetition(const struct options *o, int rep)
     }
 
     /* Last: the idle sleep also lets the released threads settle before
-     * the next repetition's floor. The burst after idle is the warm-up of
-     * the one back to back. */
+     * the next repetition's floor, the burst floor's threads too. The burst
+     * after idle is the warm-up of the one back to back. */
     if (o->burst > 0) {
+        MEASURE(o, M_FLOOR_BURST, measure_floor_burst(o->burst));
         MEASURE(o, M_BURST_IDLE, measure_burst_idle(o->burst, o->idle_ms));
         if (!wanted(o, M_BURST_IDLE) && wanted(o, M_BURST_HOT)) {
             measure_burst(o->burst);
@@ -1212,7 +1423,7 @@ static void report_state(enum state s, const struct options *o)
         } else {
             printf(" %7s %-9s", "", "");
         }
-        if (m == M_BURST_HOT || m == M_BURST_IDLE) {
+        if (m == M_BURST_HOT || m == M_BURST_IDLE || m == M_FLOOR_BURST) {
             printf(" %s (N=%d%s)\n", metrics[m].what, o->burst,
                    m == M_BURST_IDLE ? ", idle" : "");
         } else {
@@ -1645,12 +1856,14 @@ static void usage(FILE *out)
             "  --iterations N   round trips per measurement (default 20000, --quick 5000)\n"
             "  --repetitions N  interleaved repetitions (default 5, --quick 3, at most %d)\n"
             "  --max-suspended N  most coroutines alive at once: suspended population,\n"
-            "                   nesting depth, burst size (default 10000, --quick 1000)\n"
+            "                   nesting depth, burst size (default 10000, --quick 1000);\n"
+            "                   the plain threads of the nesting's and burst's floors too\n"
             "  --burst N        coroutines per burst (default 1000, at most --max-suspended)\n"
             "  --idle-ms N      sleep before the burst after idle (default 200)\n"
             "  --quick          the defaults above marked --quick, and the workloads that\n"
             "                   need many threads (nesting 100 and 1,000 deep, bursts,\n"
-            "                   suspended populations) in the first repetition only\n"
+            "                   their floors on plain threads, suspended populations)\n"
+            "                   in the first repetition only\n"
             "  --only LIST      only these metrics, comma-separated (for perf, say)\n"
             "  --skip LIST      not these metrics\n"
             "  --csv FILE       also write the results as CSV, a row per metric and state\n"
