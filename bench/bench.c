@@ -1373,6 +1373,22 @@ static void target(enum state s, const char *what, double value, double limit, b
     targets_failed += value > limit;
 }
 
+/* Under a target, the same ratio on plain threads: how much of it the
+ * platform makes alone. */
+static void floor_line(const char *what, double value, const char *why, bool print)
+{
+    if (print && value > 0) {
+        printf("%16s%-46s %6.2f  (information: %s)\n", "", what, value, why);
+    }
+}
+
+/* The burst floor against two hot round trips, as a burst coroutine's
+ * lifecycle + round trip is against the same work at a steady pace. */
+static double burst_floor_ratio(enum state s)
+{
+    return have(s, M_FLOOR_BURST) && have(s, M_FLOOR) ? ratio(s, M_FLOOR_BURST, M_FLOOR) / 2 : 0;
+}
+
 /* The burst's reference: the same work at a steady pace, one flat
  * lifecycle plus the one extra enter + yield each burst coroutine makes. */
 static double steady_burst_ns(enum state s)
@@ -1389,6 +1405,10 @@ static void targets(enum state s, bool print)
     target(s, "round trip N=0 / mutex+condvar floor", ratio(s, M_RT_0, M_FLOOR),
            states[s].target, print);
     target(s, "nested 1,000 deep / flat lifecycle", ratio(s, M_NEST_1000, M_CREATE), 1.5, print);
+    if (ratio(s, M_NEST_1000, M_CREATE) > 0) {
+        floor_line("on plain threads: nest floor / floor", ratio(s, M_FLOOR_NEST, M_FLOOR),
+                   "1,000 cold threads without cothread", print);
+    }
     if (big != M_NONE) {
         snprintf(what, sizeof(what), "round trip N=%d / round trip N=0", metrics[big].size);
         target(s, what, ratio(s, big, M_RT_0), 1.10, print);
@@ -1397,6 +1417,8 @@ static void targets(enum state s, bool print)
     if (have(s, M_BURST_IDLE) && steady > 0) {
         target(s, "burst after idle / (lifecycle + round trip)", median(s, M_BURST_IDLE) / steady,
                1.10, print);
+        floor_line("on plain threads: burst floor / (2 x floor)", burst_floor_ratio(s),
+                   "cold threads without cothread, no idle sleep", print);
     }
 }
 
@@ -1486,6 +1508,18 @@ static void report_state(enum state s, const struct options *o)
                    m == M_NEST_1000 ? "(target <= 1.50)" : "(information)");
         }
     }
+    if (have(s, M_FLOOR_NEST) && have(s, M_FLOOR)) {
+        printf("  nest floor (1,000 plain threads) / floor    %7.2f  (information: per level two "
+               "handoffs between cold threads, against two between hot ones)\n",
+               ratio(s, M_FLOOR_NEST, M_FLOOR));
+        /* Overstated where cothread's hot handoff is the cheaper one: the
+         * same cold cost is then a larger part of it. */
+        if (have(s, M_NEST_1000) && have(s, M_CREATE)) {
+            printf("  (nested 1000 / flat) / (nest floor / floor) %7.2f  (information: cothread's "
+                   "growth beyond the platform's)\n",
+                   ratio(s, M_NEST_1000, M_CREATE) / ratio(s, M_FLOOR_NEST, M_FLOOR));
+        }
+    }
     if (have(s, M_BURST_IDLE) && have(s, M_CREATE)) {
         printf("  burst after idle / flat lifecycle           %7.2f  (information: a burst "
                "coroutine also yields once)\n", ratio(s, M_BURST_IDLE, M_CREATE));
@@ -1499,6 +1533,10 @@ static void report_state(enum state s, const struct options *o)
             printf("  burst back to back / (lifecycle + rt)       %7.2f  (information)\n",
                    median(s, M_BURST_HOT) / steady);
         }
+    }
+    if (burst_floor_ratio(s) > 0) {
+        printf("  burst floor / (2 x floor round trip)        %7.2f  (information: the burst's "
+               "round trips on cold plain threads)\n", burst_floor_ratio(s));
     }
     if (big != M_NONE) {
         printf("  round trip N=%-5d / round trip N=0         %7.2f  (target <= 1.10)\n",
@@ -1533,7 +1571,7 @@ static void report_state(enum state s, const struct options *o)
 static void report_summary(void)
 {
     char a[32], b[32], c[32];
-    bool any_nest = false;
+    bool any_nest = false, any_floor_nest = false;
 
     printf("\n== round trip against its floor, by machine state (medians)\n");
     printf("%-8s %10s %10s %13s %9s %9s %12s %12s %14s %10s\n", "state", "floor ns", "futex ns",
@@ -1567,11 +1605,13 @@ static void report_summary(void)
         }
     }
 
-    for (size_t i = 0; i < COUNT_OF(nest_metrics); i++) {
-        for (enum state s = 0; s < S_COUNT; s++) {
+    for (enum state s = 0; s < S_COUNT; s++) {
+        for (size_t i = 0; i < COUNT_OF(nest_metrics); i++) {
             any_nest = any_nest || have(s, nest_metrics[i]);
         }
+        any_floor_nest = any_floor_nest || have(s, M_FLOOR_NEST);
     }
+    any_nest = any_nest || any_floor_nest;
     if (!any_nest) {
         return;
     }
@@ -1595,6 +1635,17 @@ static void report_summary(void)
                 printf(" %10s", have(s, m) ? fmt_ns(a, sizeof(a), median(s, m)) : "-");
             }
         }
+    }
+    if (any_floor_nest) {
+        printf("\n%-22s", "1000, plain threads");
+        for (enum state s = 0; s < S_COUNT; s++) {
+            if (state_ran[s]) {
+                printf(" %10s", have(s, M_FLOOR_NEST)
+                       ? fmt_ns(a, sizeof(a), median(s, M_FLOOR_NEST)) : "-");
+            }
+        }
+        printf("\n(plain threads: %s, the same handoffs without cothread, ns per level)",
+               metrics[M_FLOOR_NEST].name);
     }
     printf("\n");
 }
@@ -1760,8 +1811,10 @@ static void plot_states(const char *dir)
     run_gnuplot(t.buf, png);
 }
 
+/* `floor_point`, unless M_NONE: a floor drawn as one point beside each state's
+ * line, at its size. */
 static void plot_series(struct text *t, const char *title, const enum metric *list, size_t n,
-                        bool depth)
+                        bool depth, enum metric floor_point)
 {
     int style = 1;
 
@@ -1785,6 +1838,11 @@ static void plot_series(struct text *t, const char *title, const enum metric *li
             }
         }
         add(t, "EOD\n");
+        if (have(s, floor_point)) {
+            add(t, "$%s_plain << EOD\n%d %.1f %.1f %.1f\nEOD\n", states[s].name,
+                metrics[floor_point].size, median(s, floor_point), extreme(s, floor_point, -1),
+                extreme(s, floor_point, 1));
+        }
     }
     add(t, "%s", title);
     for (enum state s = 0; s < S_COUNT; s++) {
@@ -1803,6 +1861,11 @@ static void plot_series(struct text *t, const char *title, const enum metric *li
                 depth ? 1.5 * median(s, ref) : median(s, ref), style, states[s].name,
                 depth ? "1.5 x flat lifecycle (target)" : "mutex + condvar floor");
         }
+        if (have(s, floor_point)) {
+            add(t, ", $%s_plain using 1:2:3:4 with yerrorbars lc %d pt 6 "
+                "title '%s: %d on plain threads (floor)'", states[s].name, style, states[s].name,
+                metrics[floor_point].size);
+        }
         style++;
     }
     add(t, "\n");
@@ -1818,10 +1881,11 @@ static void plot_nesting(const char *dir)
              "set terminal png size 800,500\nset output '%s'\n"
              "set title 'cothread: create + enter + finish against nesting depth'\n"
              "set xlabel 'nesting depth (each coroutine creates and enters the next)'\n"
-             "set ylabel 'ns per coroutine (log scale)'\nset logscale xy\n"
+             "set ylabel 'ns per coroutine; per level on plain threads (log scale)'\n"
+             "set logscale xy\n"
              "set xrange [0.7:1500]\nset key top left\nset grid\n", png);
     t.len = 0;
-    plot_series(&t, head, nest_metrics, COUNT_OF(nest_metrics), true);
+    plot_series(&t, head, nest_metrics, COUNT_OF(nest_metrics), true, M_FLOOR_NEST);
     run_gnuplot(t.buf, png);
 }
 
@@ -1838,7 +1902,7 @@ static void plot_populations(const char *dir)
              "set ylabel 'ns per round trip'\nset logscale x\nset xrange [0.5:20000]\n"
              "set yrange [0:*]\nset key bottom right\n", png);
     t.len = 0;
-    plot_series(&t, head, population_metrics, COUNT_OF(population_metrics), false);
+    plot_series(&t, head, population_metrics, COUNT_OF(population_metrics), false, M_NONE);
     run_gnuplot(t.buf, png);
 }
 
