@@ -1513,11 +1513,17 @@ static void report_state(enum state s, const struct options *o)
                "handoffs between cold threads, against two between hot ones)\n",
                ratio(s, M_FLOOR_NEST, M_FLOOR));
         /* Overstated where cothread's hot handoff is the cheaper one: the
-         * same cold cost is then a larger part of it. */
+         * same cold cost is then a larger part of it. Hence also the
+         * direct comparison, which has no hot reference. */
         if (have(s, M_NEST_1000) && have(s, M_CREATE)) {
             printf("  (nested 1000 / flat) / (nest floor / floor) %7.2f  (information: cothread's "
                    "growth beyond the platform's)\n",
                    ratio(s, M_NEST_1000, M_CREATE) / ratio(s, M_FLOOR_NEST, M_FLOOR));
+        }
+        if (have(s, M_NEST_1000)) {
+            printf("  nested 1000 / nest floor                    %7.2f  (information: the same "
+                   "cold handoffs, cothread against plain threads)\n",
+                   ratio(s, M_NEST_1000, M_FLOOR_NEST));
         }
     }
     if (have(s, M_BURST_IDLE) && have(s, M_CREATE)) {
@@ -1537,6 +1543,15 @@ static void report_state(enum state s, const struct options *o)
     if (burst_floor_ratio(s) > 0) {
         printf("  burst floor / (2 x floor round trip)        %7.2f  (information: the burst's "
                "round trips on cold plain threads)\n", burst_floor_ratio(s));
+    }
+    if (have(s, M_FLOOR_BURST) && have(s, M_BURST_IDLE)) {
+        printf("  burst after idle / burst floor              %7.2f  (information: cothread "
+               "against plain threads, after a sleep)\n", ratio(s, M_BURST_IDLE, M_FLOOR_BURST));
+    }
+    if (have(s, M_FLOOR_BURST) && have(s, M_BURST_HOT)) {
+        printf("  burst back to back / burst floor            %7.2f  (information: cothread "
+               "against plain threads, neither after a sleep)\n",
+               ratio(s, M_BURST_HOT, M_FLOOR_BURST));
     }
     if (big != M_NONE) {
         printf("  round trip N=%-5d / round trip N=0         %7.2f  (target <= 1.10)\n",
