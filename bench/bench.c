@@ -6,7 +6,10 @@
  * repetitions, and reported as median, min and max nanoseconds per
  * operation. Three machine states are measured one after the other: pinned
  * to one CPU, unpinned, and unpinned with a busy loop competing for one
- * CPU. Run it with `make bench`; see --help.
+ * CPU. The nesting 1,000 deep and the burst also have floors of their own,
+ * their handoffs between as many plain threads, so that what waking cold
+ * threads costs the platform shows apart from what it costs cothread. Run
+ * it with `make bench`; see --help.
  */
 #define _GNU_SOURCE 1
 #include "config.h"
@@ -73,8 +76,10 @@ enum metric {
     M_NEST_10,
     M_NEST_100,
     M_NEST_1000,
+    M_FLOOR_NEST,
     M_BURST_IDLE,
     M_BURST_HOT,
+    M_FLOOR_BURST,
     M_PTHREAD,
     M_RT_100,
     M_RT_1000,
@@ -106,8 +111,10 @@ static const struct {
     [M_NEST_10] = { "nest_10", "nesting 10 deep: each creates and enters the next, per coroutine", 10, M_CREATE, false },
     [M_NEST_100] = { "nest_100", "nesting 100 deep, per coroutine", 100, M_CREATE, false },
     [M_NEST_1000] = { "nest_1000", "nesting 1,000 deep, per coroutine", 1000, M_CREATE, false },
+    [M_FLOOR_NEST] = { "floor_nest_1000", "the 1,000-deep nesting on plain threads: each hands to the next and waits for its reply, per level", 1000, M_FLOOR, false },
     [M_BURST_IDLE] = { "burst_after_idle", "burst after a sleep: create + enter N that yield once, resume all; per coroutine", 0, M_CREATE, false },
     [M_BURST_HOT] = { "burst_back_to_back", "the same burst again at once, per coroutine", 0, M_CREATE, false },
+    [M_FLOOR_BURST] = { "floor_burst", "the burst on plain threads: N parked, a round trip with each in turn, twice; per thread", 0, M_FLOOR, false },
     [M_PTHREAD] = { "pthread_create_join", "pthread_create + join, empty thread", 0, M_RT_0, false },
     [M_RT_100] = { "roundtrip_n100", "enter + yield, 100 others suspended", 100, M_RT_0, false },
     [M_RT_1000] = { "roundtrip_n1000", "enter + yield, 1,000 others suspended", 1000, M_RT_0, false },
@@ -748,6 +755,200 @@ static double measure_pthread(long rounds)
     return (end - start) / (double)rounds;
 }
 
+/*
+ * The floors of the nesting and of the burst: their handoffs on plain
+ * threads, as many distinct ones as the coroutines involved, each waiting
+ * on a baton of its own (a mutex, a condition variable and a flag, used as
+ * the floor uses its own). The floor round trip keeps two threads hot;
+ * these show what waking cold threads costs without cothread, so that the
+ * nesting's and the burst's ratios can be read against the platform's.
+ */
+struct baton {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool posted;
+};
+
+static void baton_post(struct baton *b)
+{
+    pthread_mutex_lock(&b->lock);
+    b->posted = true;
+    pthread_cond_signal(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+}
+
+static void baton_wait(struct baton *b)
+{
+    pthread_mutex_lock(&b->lock);
+    while (!b->posted) {
+        pthread_cond_wait(&b->cond, &b->lock);
+    }
+    b->posted = false;
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Threads 1 to n, thread k parked on baton[k]; baton[0] is the main
+ * thread's. `stop` is written only while every thread is parked, and read
+ * after a post, so the batons order it. */
+static struct {
+    pthread_t *thread;
+    struct baton *baton;
+    int n;
+    bool stop;
+} plain;
+
+/* Starts up to n threads with a coroutine thread's stack size (out of
+ * memory or address space, fewer): how many started. */
+static int plain_start(int n, void *(*body)(void *))
+{
+    pthread_attr_t attr;
+
+    plain.n = 0;
+    plain.stop = false;
+    plain.thread = calloc((size_t)n + 1, sizeof(*plain.thread));
+    plain.baton = calloc((size_t)n + 1, sizeof(*plain.baton));
+    if (plain.thread == NULL || plain.baton == NULL) {
+        free(plain.thread);
+        free(plain.baton);
+        plain.thread = NULL;
+        plain.baton = NULL;
+        return 0;
+    }
+    for (int k = 0; k <= n; k++) {
+        pthread_mutex_init(&plain.baton[k].lock, NULL);
+        pthread_cond_init(&plain.baton[k].cond, NULL);
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, cothread_get_stack_size());
+    while (plain.n < n && pthread_create(&plain.thread[plain.n + 1], &attr, body,
+                                         (void *)(intptr_t)(plain.n + 1)) == 0) {
+        plain.n++;
+    }
+    pthread_attr_destroy(&attr);
+    return plain.n;
+}
+
+/* Every thread parked: stops them (down the chain, or one by one) and
+ * frees what plain_start() made. */
+static void plain_stop(bool chain)
+{
+    plain.stop = true;
+    for (int k = 1; k <= plain.n && (k == 1 || !chain); k++) {
+        baton_post(&plain.baton[k]);
+    }
+    for (int k = 1; k <= plain.n; k++) {
+        pthread_join(plain.thread[k], NULL);
+    }
+    if (plain.baton != NULL) {
+        for (int k = 0; k <= plain.n; k++) {
+            pthread_mutex_destroy(&plain.baton[k].lock);
+            pthread_cond_destroy(&plain.baton[k].cond);
+        }
+    }
+    free(plain.thread);
+    free(plain.baton);
+    plain.thread = NULL;
+    plain.baton = NULL;
+    plain.n = 0;
+}
+
+static bool plain_started(int n, void *(*body)(void *), enum metric m)
+{
+    if (plain_start(n, body) == n) {
+        return true;
+    }
+    fprintf(stderr, "bench: %s: %d of %d threads started; not measured\n", metrics[m].name,
+            plain.n, n);
+    plain_stop(false);
+    return false;
+}
+
+/* Level k of the chain: down to k + 1 and back, as a coroutine enters its
+ * child and is resumed when the child finishes; the deepest replies at once. */
+static void *floor_nest_level(void *arg)
+{
+    int k = (int)(intptr_t)arg;
+
+    for (;;) {
+        baton_wait(&plain.baton[k]);
+        if (plain.stop) {
+            if (k < plain.n) {
+                baton_post(&plain.baton[k + 1]);
+            }
+            return arg;
+        }
+        if (k < plain.n) {
+            baton_post(&plain.baton[k + 1]);
+            baton_wait(&plain.baton[k]);
+        }
+        baton_post(&plain.baton[k - 1]);
+    }
+}
+
+static void floor_nest_chain(void)
+{
+    baton_post(&plain.baton[1]);
+    baton_wait(&plain.baton[0]);
+}
+
+/* measure_nesting()'s shape and counts, the threads started before the
+ * timing and stopped after it: ns per level. */
+static double measure_floor_nest(int depth, long levels, double budget_ns)
+{
+    long chains = levels / depth > 0 ? levels / depth : 1;
+    long done = 0;
+    double start, end;
+
+    if (!plain_started(depth, floor_nest_level, M_FLOOR_NEST)) {
+        return -1;
+    }
+    floor_nest_chain();
+    start = end = now_ns();
+    while (done < chains && (done == 0 || end - start < budget_ns)) {
+        floor_nest_chain();
+        done++;
+        end = now_ns();
+    }
+    plain_stop(true);
+    timed_ops = done * depth;
+    return (end - start) / (double)timed_ops;
+}
+
+static void *floor_burst_thread(void *arg)
+{
+    int k = (int)(intptr_t)arg;
+
+    for (;;) {
+        baton_wait(&plain.baton[k]);
+        if (plain.stop) {
+            return arg;
+        }
+        baton_post(&plain.baton[0]);
+    }
+}
+
+/* The burst's two passes (enter, then resume to the finish) as two round
+ * trips with each of n parked threads in turn: ns per thread. */
+static double measure_floor_burst(int n)
+{
+    double start, end;
+
+    if (!plain_started(n, floor_burst_thread, M_FLOOR_BURST)) {
+        return -1;
+    }
+    start = now_ns();
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 1; k <= n; k++) {
+            baton_post(&plain.baton[k]);
+            baton_wait(&plain.baton[0]);
+        }
+    }
+    end = now_ns();
+    plain_stop(false);
+    timed_ops = n;
+    return (end - start) / (double)n;
+}
+
 /* The suspended population for the round trips at N > 0. */
 static Coroutine **parked;
 static int nparked;
@@ -936,8 +1137,10 @@ static bool heavy(enum metric m)
     switch (m) {
     case M_NEST_100:
     case M_NEST_1000:
+    case M_FLOOR_NEST:
     case M_BURST_IDLE:
     case M_BURST_HOT:
+    case M_FLOOR_BURST:
     case M_RT_100:
     case M_RT_1000:
     case M_RT_10000:
@@ -973,6 +1176,7 @@ static bool wanted(const struct options *o, enum metric m)
     return (o->only == NULL || listed(o->only, m)) && (o->skip == NULL || !listed(o->skip, m));
 }
 
+/* A measurement that could not run returns a negative time: no sample. */
 #define MEASURE(o, m, expr) \
     do { \
         if (wanted((o), (m))) { \
@@ -984,7 +1188,9 @@ static bool wanted(const struct options *o, enum metric m)
             cross_counted = false; \
             handing_cpu = -1; \
             double ns_ = (expr); \
-            record((m), ns_, &before_); \
+            if (ns_ >= 0) { \
+                record((m), ns_, &before_); \
+            } \
         } \
     } while (0)
 
@@ -1008,6 +1214,10 @@ static void run_repetition(const struct options *o, int rep)
             MEASURE(o, nest_metrics[i],
                     measure_nesting(depth, it / 2 + 1, o->quick ? 0.2e9 : 1e9));
         }
+    }
+    if (metrics[M_FLOOR_NEST].size <= o->max_suspended) {
+        MEASURE(o, M_FLOOR_NEST, measure_floor_nest(metrics[M_FLOOR_NEST].size, it / 2 + 1,
+                                                    o->quick ? 0.2e9 : 1e9));
     }
     MEASURE(o, M_PTHREAD, measure_pthread(it / 10 + 1));
     MEASURE(o, M_PMUTEX, measure_pthread_mutex(it * 50));
@@ -1050,9 +1260,10 @@ static void run_repetition(const struct options *o, int rep)
     }
 
     /* Last: the idle sleep also lets the released threads settle before
-     * the next repetition's floor. The burst after idle is the warm-up of
-     * the one back to back. */
+     * the next repetition's floor, the burst floor's threads too. The burst
+     * after idle is the warm-up of the one back to back. */
     if (o->burst > 0) {
+        MEASURE(o, M_FLOOR_BURST, measure_floor_burst(o->burst));
         MEASURE(o, M_BURST_IDLE, measure_burst_idle(o->burst, o->idle_ms));
         if (!wanted(o, M_BURST_IDLE) && wanted(o, M_BURST_HOT)) {
             measure_burst(o->burst);
@@ -1162,6 +1373,22 @@ static void target(enum state s, const char *what, double value, double limit, b
     targets_failed += value > limit;
 }
 
+/* Under a target, the same ratio on plain threads: how much of it the
+ * platform makes alone. */
+static void floor_line(const char *what, double value, const char *why, bool print)
+{
+    if (print && value > 0) {
+        printf("%16s%-46s %6.2f  (information: %s)\n", "", what, value, why);
+    }
+}
+
+/* The burst floor against two hot round trips, as a burst coroutine's
+ * lifecycle + round trip is against the same work at a steady pace. */
+static double burst_floor_ratio(enum state s)
+{
+    return have(s, M_FLOOR_BURST) && have(s, M_FLOOR) ? ratio(s, M_FLOOR_BURST, M_FLOOR) / 2 : 0;
+}
+
 /* The burst's reference: the same work at a steady pace, one flat
  * lifecycle plus the one extra enter + yield each burst coroutine makes. */
 static double steady_burst_ns(enum state s)
@@ -1178,6 +1405,10 @@ static void targets(enum state s, bool print)
     target(s, "round trip N=0 / mutex+condvar floor", ratio(s, M_RT_0, M_FLOOR),
            states[s].target, print);
     target(s, "nested 1,000 deep / flat lifecycle", ratio(s, M_NEST_1000, M_CREATE), 1.5, print);
+    if (ratio(s, M_NEST_1000, M_CREATE) > 0) {
+        floor_line("on plain threads: nest floor / floor", ratio(s, M_FLOOR_NEST, M_FLOOR),
+                   "1,000 cold threads without cothread", print);
+    }
     if (big != M_NONE) {
         snprintf(what, sizeof(what), "round trip N=%d / round trip N=0", metrics[big].size);
         target(s, what, ratio(s, big, M_RT_0), 1.10, print);
@@ -1186,6 +1417,8 @@ static void targets(enum state s, bool print)
     if (have(s, M_BURST_IDLE) && steady > 0) {
         target(s, "burst after idle / (lifecycle + round trip)", median(s, M_BURST_IDLE) / steady,
                1.10, print);
+        floor_line("on plain threads: burst floor / (2 x floor)", burst_floor_ratio(s),
+                   "cold threads without cothread, no idle sleep", print);
     }
 }
 
@@ -1212,7 +1445,7 @@ static void report_state(enum state s, const struct options *o)
         } else {
             printf(" %7s %-9s", "", "");
         }
-        if (m == M_BURST_HOT || m == M_BURST_IDLE) {
+        if (m == M_BURST_HOT || m == M_BURST_IDLE || m == M_FLOOR_BURST) {
             printf(" %s (N=%d%s)\n", metrics[m].what, o->burst,
                    m == M_BURST_IDLE ? ", idle" : "");
         } else {
@@ -1275,6 +1508,24 @@ static void report_state(enum state s, const struct options *o)
                    m == M_NEST_1000 ? "(target <= 1.50)" : "(information)");
         }
     }
+    if (have(s, M_FLOOR_NEST) && have(s, M_FLOOR)) {
+        printf("  nest floor (1,000 plain threads) / floor    %7.2f  (information: per level two "
+               "handoffs between cold threads, against two between hot ones)\n",
+               ratio(s, M_FLOOR_NEST, M_FLOOR));
+        /* Overstated where cothread's hot handoff is the cheaper one: the
+         * same cold cost is then a larger part of it. Hence also the
+         * direct comparison, which has no hot reference. */
+        if (have(s, M_NEST_1000) && have(s, M_CREATE)) {
+            printf("  (nested 1000 / flat) / (nest floor / floor) %7.2f  (information: cothread's "
+                   "growth beyond the platform's)\n",
+                   ratio(s, M_NEST_1000, M_CREATE) / ratio(s, M_FLOOR_NEST, M_FLOOR));
+        }
+        if (have(s, M_NEST_1000)) {
+            printf("  nested 1000 / nest floor                    %7.2f  (information: the same "
+                   "cold handoffs, cothread against plain threads)\n",
+                   ratio(s, M_NEST_1000, M_FLOOR_NEST));
+        }
+    }
     if (have(s, M_BURST_IDLE) && have(s, M_CREATE)) {
         printf("  burst after idle / flat lifecycle           %7.2f  (information: a burst "
                "coroutine also yields once)\n", ratio(s, M_BURST_IDLE, M_CREATE));
@@ -1288,6 +1539,19 @@ static void report_state(enum state s, const struct options *o)
             printf("  burst back to back / (lifecycle + rt)       %7.2f  (information)\n",
                    median(s, M_BURST_HOT) / steady);
         }
+    }
+    if (burst_floor_ratio(s) > 0) {
+        printf("  burst floor / (2 x floor round trip)        %7.2f  (information: the burst's "
+               "round trips on cold plain threads)\n", burst_floor_ratio(s));
+    }
+    if (have(s, M_FLOOR_BURST) && have(s, M_BURST_IDLE)) {
+        printf("  burst after idle / burst floor              %7.2f  (information: cothread "
+               "against plain threads, after a sleep)\n", ratio(s, M_BURST_IDLE, M_FLOOR_BURST));
+    }
+    if (have(s, M_FLOOR_BURST) && have(s, M_BURST_HOT)) {
+        printf("  burst back to back / burst floor            %7.2f  (information: cothread "
+               "against plain threads, neither after a sleep)\n",
+               ratio(s, M_BURST_HOT, M_FLOOR_BURST));
     }
     if (big != M_NONE) {
         printf("  round trip N=%-5d / round trip N=0         %7.2f  (target <= 1.10)\n",
@@ -1322,7 +1586,7 @@ static void report_state(enum state s, const struct options *o)
 static void report_summary(void)
 {
     char a[32], b[32], c[32];
-    bool any_nest = false;
+    bool any_nest = false, any_floor_nest = false;
 
     printf("\n== round trip against its floor, by machine state (medians)\n");
     printf("%-8s %10s %10s %13s %9s %9s %12s %12s %14s %10s\n", "state", "floor ns", "futex ns",
@@ -1356,11 +1620,13 @@ static void report_summary(void)
         }
     }
 
-    for (size_t i = 0; i < COUNT_OF(nest_metrics); i++) {
-        for (enum state s = 0; s < S_COUNT; s++) {
+    for (enum state s = 0; s < S_COUNT; s++) {
+        for (size_t i = 0; i < COUNT_OF(nest_metrics); i++) {
             any_nest = any_nest || have(s, nest_metrics[i]);
         }
+        any_floor_nest = any_floor_nest || have(s, M_FLOOR_NEST);
     }
+    any_nest = any_nest || any_floor_nest;
     if (!any_nest) {
         return;
     }
@@ -1384,6 +1650,17 @@ static void report_summary(void)
                 printf(" %10s", have(s, m) ? fmt_ns(a, sizeof(a), median(s, m)) : "-");
             }
         }
+    }
+    if (any_floor_nest) {
+        printf("\n%-22s", "1000, plain threads");
+        for (enum state s = 0; s < S_COUNT; s++) {
+            if (state_ran[s]) {
+                printf(" %10s", have(s, M_FLOOR_NEST)
+                       ? fmt_ns(a, sizeof(a), median(s, M_FLOOR_NEST)) : "-");
+            }
+        }
+        printf("\n(plain threads: %s, the same handoffs without cothread, ns per level)",
+               metrics[M_FLOOR_NEST].name);
     }
     printf("\n");
 }
@@ -1549,8 +1826,10 @@ static void plot_states(const char *dir)
     run_gnuplot(t.buf, png);
 }
 
+/* `floor_point`, unless M_NONE: a floor drawn as one point beside each state's
+ * line, at its size. */
 static void plot_series(struct text *t, const char *title, const enum metric *list, size_t n,
-                        bool depth)
+                        bool depth, enum metric floor_point)
 {
     int style = 1;
 
@@ -1574,6 +1853,11 @@ static void plot_series(struct text *t, const char *title, const enum metric *li
             }
         }
         add(t, "EOD\n");
+        if (have(s, floor_point)) {
+            add(t, "$%s_plain << EOD\n%d %.1f %.1f %.1f\nEOD\n", states[s].name,
+                metrics[floor_point].size, median(s, floor_point), extreme(s, floor_point, -1),
+                extreme(s, floor_point, 1));
+        }
     }
     add(t, "%s", title);
     for (enum state s = 0; s < S_COUNT; s++) {
@@ -1592,6 +1876,11 @@ static void plot_series(struct text *t, const char *title, const enum metric *li
                 depth ? 1.5 * median(s, ref) : median(s, ref), style, states[s].name,
                 depth ? "1.5 x flat lifecycle (target)" : "mutex + condvar floor");
         }
+        if (have(s, floor_point)) {
+            add(t, ", $%s_plain using 1:2:3:4 with yerrorbars lc %d pt 6 "
+                "title '%s: %d on plain threads (floor)'", states[s].name, style, states[s].name,
+                metrics[floor_point].size);
+        }
         style++;
     }
     add(t, "\n");
@@ -1607,10 +1896,11 @@ static void plot_nesting(const char *dir)
              "set terminal png size 800,500\nset output '%s'\n"
              "set title 'cothread: create + enter + finish against nesting depth'\n"
              "set xlabel 'nesting depth (each coroutine creates and enters the next)'\n"
-             "set ylabel 'ns per coroutine (log scale)'\nset logscale xy\n"
+             "set ylabel 'ns per coroutine; per level on plain threads (log scale)'\n"
+             "set logscale xy\n"
              "set xrange [0.7:1500]\nset key top left\nset grid\n", png);
     t.len = 0;
-    plot_series(&t, head, nest_metrics, COUNT_OF(nest_metrics), true);
+    plot_series(&t, head, nest_metrics, COUNT_OF(nest_metrics), true, M_FLOOR_NEST);
     run_gnuplot(t.buf, png);
 }
 
@@ -1627,7 +1917,7 @@ static void plot_populations(const char *dir)
              "set ylabel 'ns per round trip'\nset logscale x\nset xrange [0.5:20000]\n"
              "set yrange [0:*]\nset key bottom right\n", png);
     t.len = 0;
-    plot_series(&t, head, population_metrics, COUNT_OF(population_metrics), false);
+    plot_series(&t, head, population_metrics, COUNT_OF(population_metrics), false, M_NONE);
     run_gnuplot(t.buf, png);
 }
 
@@ -1645,12 +1935,14 @@ static void usage(FILE *out)
             "  --iterations N   round trips per measurement (default 20000, --quick 5000)\n"
             "  --repetitions N  interleaved repetitions (default 5, --quick 3, at most %d)\n"
             "  --max-suspended N  most coroutines alive at once: suspended population,\n"
-            "                   nesting depth, burst size (default 10000, --quick 1000)\n"
+            "                   nesting depth, burst size (default 10000, --quick 1000);\n"
+            "                   the plain threads of the nesting's and burst's floors too\n"
             "  --burst N        coroutines per burst (default 1000, at most --max-suspended)\n"
             "  --idle-ms N      sleep before the burst after idle (default 200)\n"
             "  --quick          the defaults above marked --quick, and the workloads that\n"
             "                   need many threads (nesting 100 and 1,000 deep, bursts,\n"
-            "                   suspended populations) in the first repetition only\n"
+            "                   their floors on plain threads, suspended populations)\n"
+            "                   in the first repetition only\n"
             "  --only LIST      only these metrics, comma-separated (for perf, say)\n"
             "  --skip LIST      not these metrics\n"
             "  --csv FILE       also write the results as CSV, a row per metric and state\n"
