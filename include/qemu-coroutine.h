@@ -279,8 +279,9 @@ COTHREAD_API size_t cothread_stack_size_min(void);
  * Under valgrind and in a process with ThreadSanitizer the default is 0.
  * The environment variable COTHREAD_POOL_SIZE, read at the library's first
  * use, sets the default: a number from 0 to 65536, or "auto". Lowering the
- * size releases idle threads at once; so does setting COTHREAD_POOL_AUTO,
- * down to 64 (the automatic pool grows again as the workload needs).
+ * size releases idle threads at once; so does a switch from a number to
+ * COTHREAD_POOL_AUTO, down to 64 (the automatic pool grows again as the
+ * workload needs).
  *
  * Under the analysis tools keep the pool off: a reused thread runs its
  * coroutines one after the other, so helgrind, DRD and ThreadSanitizer see

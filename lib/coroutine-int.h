@@ -159,7 +159,7 @@ struct co_settings co_settings_get(void);     /* both, read together */
 size_t co_settings_stack_size(void);
 unsigned co_settings_pool_size(void);
 void co_settings_set_stack_size(size_t bytes);   /* already validated */
-void co_settings_set_pool_size(unsigned n);
+unsigned co_settings_set_pool_size(unsigned n);  /* returns the one before */
 
 /*
  * handoff.c. A baton is how one thread waits for its turn: one mutex, one

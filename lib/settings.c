@@ -169,11 +169,15 @@ void co_settings_set_stack_size(size_t bytes)
     co_quiet_unlock(&settings.lock);
 }
 
-void co_settings_set_pool_size(unsigned n)
+unsigned co_settings_set_pool_size(unsigned n)
 {
+    unsigned before;
+
     lock_loaded();
+    before = settings.pool_size;
     settings.pool_size = n;
     co_quiet_unlock(&settings.lock);
+    return before;
 }
 
 /* fork() must not copy the lock in the middle of a change. */

@@ -522,17 +522,13 @@ static void stop_and_free_list(struct co_worker *list)
 }
 
 /*
- * On a new setting: detaches the idle workers above the cap or with a
- * stack size no longer wanted, and returns them for stop_and_free_list()
- * once the lock is released: a thread that leaves runs the application's
+ * On a new setting: detaches the idle workers above cap or with a stack
+ * size no longer wanted, and returns them for stop_and_free_list() once
+ * the lock is released: a thread that leaves runs the application's
  * thread-key destructors, which may call back into cothread.
  */
-static struct co_worker *pool_trim_locked(struct co_settings now)
+static struct co_worker *pool_trim_locked(struct co_settings now, unsigned cap)
 {
-    /* Threads that went idle under a fixed size wait without a deadline and
-     * would never leave an automatic pool: it keeps its base of them and
-     * grows again with the workload. */
-    unsigned cap = now.pool_size == CO_POOL_AUTO ? CO_POOL_BASE : pool_cap(now);
     unsigned kept = 0;
     struct co_worker *dropped = NULL;
     struct co_worker *w = reg.idle;
@@ -552,13 +548,16 @@ static struct co_worker *pool_trim_locked(struct co_settings now)
     return dropped;
 }
 
-static void pool_trim(void)
+/* to_base: the pool has just become automatic. Threads that went idle
+ * under a fixed size wait without a deadline and would never leave: it
+ * keeps its base of them and grows again with the workload. */
+static void pool_trim(bool to_base)
 {
     struct co_settings now = co_settings_get();
     struct co_worker *dropped;
 
     reg_lock();
-    dropped = pool_trim_locked(now);
+    dropped = pool_trim_locked(now, to_base ? CO_POOL_BASE : pool_cap(now));
     reg_unlock();
     stop_and_free_list(dropped);
 }
@@ -824,7 +823,7 @@ int cothread_set_stack_size(size_t bytes)
         return EINVAL;
     }
     co_settings_set_stack_size(bytes);
-    pool_trim();
+    pool_trim(false);
     return 0;
 }
 
@@ -840,11 +839,13 @@ size_t cothread_stack_size_min(void)
 
 int cothread_set_pool_size(unsigned n)
 {
+    unsigned before;
+
     if (n > CO_POOL_SIZE_MAX && n != CO_POOL_AUTO) {
         return EINVAL;
     }
-    co_settings_set_pool_size(n);
-    pool_trim();
+    before = co_settings_set_pool_size(n);
+    pool_trim(n == CO_POOL_AUTO && before != CO_POOL_AUTO);
     return 0;
 }
 
