@@ -194,6 +194,12 @@ struct co_baton {
 /* 0, or the error of the call that failed (named in *fail); nothing is left
  * to destroy then. */
 int co_baton_init(struct co_baton *baton, struct co_failure *fail);
+/* The clock of co_baton_wait_until()'s deadlines. */
+#ifdef HAVE_PTHREAD_CONDATTR_SETCLOCK
+#define CO_BATON_CLOCK CLOCK_MONOTONIC
+#else
+#define CO_BATON_CLOCK CLOCK_REALTIME
+#endif
 void co_baton_destroy(struct co_baton *baton);
 /* In a fork() child, on the forking thread's own baton: a poster that was
  * on its way to the signal does not exist in the child. */
@@ -203,7 +209,7 @@ void co_baton_post(struct co_baton *to, enum co_action act,
 /* Waits for a post; a CO_ACT_STOP never returns but jumps to the thread's
  * co_stop_target. Restores the poster's errno; wakeups may be NULL. */
 enum co_action co_baton_wait(struct co_baton *self, struct co_wakeups *wakeups);
-/* The same, without wake-ups, giving up at deadline (CLOCK_REALTIME): then
+/* The same, without wake-ups, giving up at deadline (CO_BATON_CLOCK): then
  * CO_ACT_NONE. A cancellation point, as pthread_cond_timedwait(). */
 enum co_action co_baton_wait_until(struct co_baton *self, const struct timespec *deadline);
 /* Posts act and *wakeups to one baton, waits on another and returns what

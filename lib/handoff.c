@@ -18,9 +18,30 @@
 
 _Thread_local jmp_buf *co_stop_target;
 
+/* The condition variable's deadlines count on CO_BATON_CLOCK, which a
+ * change of the wall clock does not move. 0, or the error of the call
+ * named in *call. */
+static int cond_init(pthread_cond_t *cond, const char **call)
+{
+    pthread_condattr_t attr;
+    int err = pthread_condattr_init(&attr);
+
+    if (err != 0) {
+        *call = "pthread_condattr_init";
+        return err;
+    }
+#ifdef HAVE_PTHREAD_CONDATTR_SETCLOCK
+    CO_PTHREAD(pthread_condattr_setclock(&attr, CO_BATON_CLOCK));
+#endif
+    err = pthread_cond_init(cond, &attr);
+    *call = "pthread_cond_init";
+    CO_PTHREAD(pthread_condattr_destroy(&attr));
+    return err;
+}
+
 int co_baton_init(struct co_baton *baton, struct co_failure *fail)
 {
-    /* Both may fail in correct use (ENOMEM, EAGAIN: implementations that
+    /* Each may fail in correct use (ENOMEM, EAGAIN: implementations that
      * allocate kernel or heap objects for them), so the caller can report
      * it instead of stopping. */
     int err = pthread_mutex_init(&baton->lock, NULL);
@@ -30,11 +51,10 @@ int co_baton_init(struct co_baton *baton, struct co_failure *fail)
         fail->call = "pthread_mutex_init";
         return err;
     }
-    err = pthread_cond_init(&baton->cond, NULL);
+    err = cond_init(&baton->cond, &fail->call);
     if (err != 0) {
         CO_PTHREAD(pthread_mutex_destroy(&baton->lock));
         fail->err = err;
-        fail->call = "pthread_cond_init";
         return err;
     }
     baton->action = CO_ACT_NONE;
@@ -74,6 +94,7 @@ void co_baton_destroy(struct co_baton *baton)
 
 void co_baton_after_fork(struct co_baton *baton)
 {
+    const char *call;
     int err;
 
     if (atomic_load_explicit(&baton->signalling, memory_order_relaxed) == 0) {
@@ -83,10 +104,10 @@ void co_baton_after_fork(struct co_baton *baton)
      * condition variable's internal lock, which nobody would release in the
      * child: start it afresh (nothing waits on it here). */
     atomic_store_explicit(&baton->signalling, 0, memory_order_relaxed);
-    err = pthread_cond_init(&baton->cond, NULL);
+    err = cond_init(&baton->cond, &call);
     if (err != 0) {
         co_die_failed("fork", "cannot renew the forking thread's condition variable",
-                      "pthread_cond_init", err);
+                      call, err);
     }
 }
 

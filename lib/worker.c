@@ -242,7 +242,7 @@ static enum co_action wait_for_next(struct co_worker *w)
 
     for (;;) {
         if (co_settings_pool_size() != CO_POOL_AUTO ||
-            clock_gettime(CLOCK_REALTIME, &deadline) != 0) {
+            clock_gettime(CO_BATON_CLOCK, &deadline) != 0) {
             return co_baton_wait(&w->baton, NULL);
         }
         deadline.tv_sec += CO_POOL_IDLE_SECONDS;
