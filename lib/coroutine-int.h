@@ -141,11 +141,15 @@ void co_process_watch(enum co_stage stage, const struct co_process_hooks *hooks)
 #define CO_POOL_SIZE_MAX 65536u
 #define CO_POOL_AUTO COTHREAD_POOL_AUTO
 /* The automatic pool (worker.c): it always keeps up to CO_POOL_BASE idle
- * threads; above that, a thread idle for CO_POOL_IDLE_SECONDS leaves, and
- * it keeps no more than CO_POOL_AUTO_MAX_BYTES of stacks nor more than
+ * threads; above that, a thread idle for CO_POOL_IDLE_SECONDS, plus up to
+ * CO_POOL_IDLE_SPREAD_MS so that threads idle since the same moment do
+ * not all wake together, leaves, one every CO_POOL_LEAVE_GAP_MS at most.
+ * It keeps no more than CO_POOL_AUTO_MAX_BYTES of stacks nor more than
  * CO_POOL_AUTO_MAX_THREADS threads (but always CO_POOL_BASE). */
 #define CO_POOL_BASE 64u
 #define CO_POOL_IDLE_SECONDS 2
+#define CO_POOL_IDLE_SPREAD_MS 250
+#define CO_POOL_LEAVE_GAP_MS 4
 #define CO_POOL_AUTO_MAX_THREADS 4096u
 #define CO_POOL_AUTO_MAX_BYTES \
     (sizeof(void *) >= 8 ? (size_t)1 << 31 : (size_t)128 << 20)

@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,6 +62,7 @@ static struct {
     size_t live_count;              /* handed out and not yet put back */
     bool exiting;
     unsigned long futex_slots;      /* private futex hash size, 0: leave it */
+    struct timespec next_leave;     /* the next turn of a surplus idle thread */
 } reg = { .futex_slots = 1 };
 
 static void reg_lock(void)
@@ -198,24 +200,72 @@ static void on_worker_exit(void *worker)
                            "cancelled): the coroutine's caller would wait forever");
 }
 
-/* A thread idle past CO_POOL_IDLE_SECONDS in an automatic pool above its
- * base leaves, unless someone took it meanwhile: the pool shrinks to what
- * the workload used recently. Whether it may leave is decided under the
- * lock, so that nobody can post to it afterwards; nobody will join it.
- * Returns whether it stays idle. */
-static bool leave_if_surplus(struct co_worker *w)
+static struct timespec plus_ms(struct timespec t, long ms)
 {
-    bool idle, leave;
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += ms % 1000 * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
 
-    if (co_settings_pool_size() != CO_POOL_AUTO) {
-        return false;
+static bool earlier(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Where in the spread a thread's first deadline falls: from its object's
+ * address, which differs between threads idle since the same moment. */
+static long idle_spread_ms(const struct co_worker *w)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)w >> 4) * 0x9e3779b97f4a7c15u;
+
+    return (long)((h >> 32) % CO_POOL_IDLE_SPREAD_MS);
+}
+
+enum idle_verdict {
+    IDLE_STAYS,         /* at the base, taken meanwhile, or no longer automatic */
+    IDLE_LATER,         /* surplus, but others are leaving: wait for a turn */
+};
+
+/*
+ * A thread idle past its deadline in an automatic pool above its base
+ * leaves, unless someone took it meanwhile: the pool shrinks to what the
+ * workload used recently. Thousands may have gone idle at once (after a
+ * burst), and thousands of threads leaving together would take the CPUs
+ * from the application for a while (hundreds of milliseconds were seen),
+ * so they leave one every CO_POOL_LEAVE_GAP_MS: a thread that comes before
+ * its turn is given the next one (*deadline) and leaves then, if it is
+ * still surplus. Whether it may leave is decided under the lock, so that
+ * nobody can post to it afterwards; nobody will join it.
+ */
+static enum idle_verdict leave_if_surplus(struct co_worker *w, struct timespec *deadline,
+                                          bool has_turn)
+{
+    struct timespec now;
+    bool leave = false;
+
+    if (co_settings_pool_size() != CO_POOL_AUTO ||
+        clock_gettime(CO_BATON_CLOCK, &now) != 0) {
+        return IDLE_STAYS;
     }
     reg_lock();
-    idle = w->links.idle;
-    leave = idle && reg.idle_count > CO_POOL_BASE;
-    if (leave) {
-        idle_remove(w);
-        registry_remove(w);
+    if (w->links.idle && reg.idle_count > CO_POOL_BASE) {
+        if (has_turn || !earlier(&now, &reg.next_leave)) {
+            if (!has_turn) {
+                reg.next_leave = plus_ms(now, CO_POOL_LEAVE_GAP_MS);
+            }
+            idle_remove(w);
+            registry_remove(w);
+            leave = true;
+        } else {
+            *deadline = reg.next_leave;
+            reg.next_leave = plus_ms(reg.next_leave, CO_POOL_LEAVE_GAP_MS);
+            reg_unlock();
+            return IDLE_LATER;
+        }
     }
     reg_unlock();
     if (leave) {
@@ -229,31 +279,33 @@ static bool leave_if_surplus(struct co_worker *w)
         worker_free(w);
         longjmp(*co_stop_target, 1);
     }
-    return idle;
+    return IDLE_STAYS;
 }
 
 /* The wait between two coroutines: in an automatic pool, until a deadline
- * at first, so that a thread the workload no longer needs can leave. An
- * idle thread that stays (the pool is at its base) waits without one. */
+ * at first, so that a thread the workload no longer needs can leave. A
+ * thread that stays (the pool is at its base, or it was taken) waits
+ * without one. */
 static enum co_action wait_for_next(struct co_worker *w)
 {
     struct timespec deadline;
+    bool has_turn = false;
     enum co_action act;
 
+    if (co_settings_pool_size() != CO_POOL_AUTO ||
+        clock_gettime(CO_BATON_CLOCK, &deadline) != 0) {
+        return co_baton_wait(&w->baton, NULL);
+    }
+    deadline = plus_ms(deadline, CO_POOL_IDLE_SECONDS * 1000L + idle_spread_ms(w));
     for (;;) {
-        if (co_settings_pool_size() != CO_POOL_AUTO ||
-            clock_gettime(CO_BATON_CLOCK, &deadline) != 0) {
-            return co_baton_wait(&w->baton, NULL);
-        }
-        deadline.tv_sec += CO_POOL_IDLE_SECONDS;
         act = co_baton_wait_until(&w->baton, &deadline);
         if (act != CO_ACT_NONE) {
             return act;
         }
-        /* Still idle at the base: no reason to wake up again. */
-        if (leave_if_surplus(w)) {
+        if (leave_if_surplus(w, &deadline, has_turn) == IDLE_STAYS) {
             return co_baton_wait(&w->baton, NULL);
         }
+        has_turn = true;
     }
 }
 
@@ -776,6 +828,7 @@ static void fork_child(void)
     reg.idle_count = 0;
     reg.live_count = 0;
     reg.futex_slots = 1;
+    reg.next_leave = (struct timespec){ 0, 0 };
     reg_unlock();
     if (atomic_load(&spawner.running)) {
         atomic_store(&spawner.running, false);

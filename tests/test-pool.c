@@ -136,10 +136,12 @@ static void test_reused_thread_starts_fresh(void **state)
 /* A chain of nested coroutines, each noting whether its thread was used
  * before (the thread-local marker). */
 #define NEST_DEPTH 100
+#define DEEP_NEST_DEPTH 164     /* 100 above the automatic pool's base */
 
 struct nest {
     int depth;
-    int reused[NEST_DEPTH];
+    int limit;
+    int reused[DEEP_NEST_DEPTH];
 };
 
 static struct nest nest;
@@ -148,6 +150,15 @@ static struct nest nest;
  * outside any coroutine (and not reading the freed object of the last). */
 static pthread_key_t leaving_key;
 static _Atomic int left_outside, left_inside;
+static _Atomic long long last_left_ns;   /* CLOCK_MONOTONIC */
+
+static long long monotonic_ns(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec * 1000000000LL + now.tv_nsec;
+}
 
 static void note_leaving(void *value)
 {
@@ -157,6 +168,7 @@ static void note_leaving(void *value)
     } else {
         left_outside++;
     }
+    last_left_ns = monotonic_ns();
 }
 
 static void coroutine_fn nest_down(void *opaque)
@@ -167,21 +179,27 @@ static void coroutine_fn nest_down(void *opaque)
     nest.reused[level] = marker;
     marker = 1;
     pthread_setspecific(leaving_key, &nest);
-    if (nest.depth < NEST_DEPTH) {
+    if (nest.depth < nest.limit) {
         qemu_coroutine_enter(qemu_coroutine_create(nest_down), NULL);
     }
 }
 
-static int nest_round(void)
+static int nest_round_of(int depth)
 {
     int reused = 0;
 
     memset(&nest, 0, sizeof(nest));
+    nest.limit = depth;
     qemu_coroutine_enter(qemu_coroutine_create(nest_down), NULL);
-    for (int i = 0; i < NEST_DEPTH; i++) {
+    for (int i = 0; i < depth; i++) {
         reused += nest.reused[i];
     }
     return reused;
+}
+
+static int nest_round(void)
+{
+    return nest_round_of(NEST_DEPTH);
 }
 
 /* Threads of this process, or -1 where that cannot be read. */
@@ -300,6 +318,37 @@ static void test_auto_pool_shrinks_when_idle(void **state)
     assert_true(thread_count() <= before);
 }
 
+/*
+ * Threads idle since the same moment leave one after the other, at most
+ * one every 4 ms, not all at once: the last of 100 leaves at least 2 s +
+ * 99 x 4 ms after they went idle. Without that, all would have left within
+ * the first deadlines' 250 ms spread. Only a lower bound is checked: a
+ * slow machine makes it later, never earlier.
+ */
+static void test_auto_pool_sheds_gradually(void **state)
+{
+    const int surplus = DEEP_NEST_DEPTH - 64;
+    struct timespec pause = { 0, 100 * 1000 * 1000 };
+    size_t saved = cothread_get_stack_size();
+    long long idle_since;
+
+    assert_int_equal(cothread_set_pool_size(0), 0);
+    /* Small stacks: 164 threads on 32-bit targets and under emulators. */
+    assert_int_equal(cothread_set_stack_size(cothread_stack_size_min()), 0);
+    assert_int_equal(cothread_set_pool_size(COTHREAD_POOL_AUTO), 0);
+    left_outside = left_inside = 0;
+    idle_since = monotonic_ns();    /* before the first thread goes idle */
+    assert_int_equal(nest_round_of(DEEP_NEST_DEPTH), 0);
+    for (int i = 0; i < 300 && left_outside < surplus; i++) {
+        nanosleep(&pause, NULL);
+    }
+    assert_int_equal(left_outside, surplus);
+    assert_int_equal(left_inside, 0);
+    assert_true(last_left_ns - idle_since >= 2000000000LL + (surplus - 1) * 4000000LL);
+    assert_int_equal(cothread_set_pool_size(0), 0);
+    assert_int_equal(cothread_set_stack_size(saved), 0);
+}
+
 /* A switch from a fixed size to the automatic pool keeps 64 of the threads
  * already idle: those wait without a deadline and would never leave. */
 static void test_auto_after_fixed_keeps_the_base(void **state)
@@ -384,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_auto_pool_keeps_a_deep_nest),
         cmocka_unit_test(test_auto_pool_shrinks_when_idle),
         cmocka_unit_test(test_auto_after_fixed_keeps_the_base),
+        cmocka_unit_test(test_auto_pool_sheds_gradually),
     };
     return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }
