@@ -1813,10 +1813,10 @@ static void plot_states(const char *dir)
         }
     }
     add(&t, "EOD\n"
-        "set terminal png size 800,500\nset output '%s'\n"
+        "set terminal png size 800,600\nset output '%s'\n"
         "set title 'cothread: enter + yield round trip against its floor, by machine state'\n"
         "set ylabel 'ratio to the mutex + condvar floor of the same state'\n"
-        "set yrange [0:*]\nset key top left\nset grid ytics\n"
+        "set yrange [0:*]\nset key below\nset grid ytics\n"
         "set style data histograms\nset style histogram clustered gap 1\n"
         "set style fill solid 0.7 border -1\nset boxwidth 0.9\n"
         "plot $d using 2:xtic(1) title 'round trip / floor', "
@@ -1893,12 +1893,12 @@ static void plot_nesting(const char *dir)
 
     snprintf(png, sizeof(png), "%s/nesting.png", dir);
     snprintf(head, sizeof(head),
-             "set terminal png size 800,500\nset output '%s'\n"
+             "set terminal png size 900,600\nset output '%s'\n"
              "set title 'cothread: create + enter + finish against nesting depth'\n"
              "set xlabel 'nesting depth (each coroutine creates and enters the next)'\n"
              "set ylabel 'ns per coroutine; per level on plain threads (log scale)'\n"
              "set logscale xy\n"
-             "set xrange [0.7:1500]\nset key top left\nset grid\n", png);
+             "set xrange [0.7:1500]\nset key below\nset grid\n", png);
     t.len = 0;
     plot_series(&t, head, nest_metrics, COUNT_OF(nest_metrics), true, M_FLOOR_NEST);
     run_gnuplot(t.buf, png);
