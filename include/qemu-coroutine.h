@@ -272,10 +272,11 @@ COTHREAD_API size_t cothread_stack_size_min(void);
  * finished coroutine's thread is kept, so a burst or a deep nest of
  * coroutines finds its threads waiting the next time, and a thread left idle
  * for 2 seconds (up to a quarter of a second more) exits while more than 64
- * are idle, so the pool shrinks back to what was recently in use. Threads
- * idle since the same moment exit one every 4 milliseconds at most, so a
- * pool shrinking by thousands does not take the CPUs from the application
- * at once. It keeps at most 4096 idle threads and at
+ * are idle, so the pool shrinks back to what was recently in use. The
+ * threads above 64 exit about one every 4 milliseconds, so a pool shrinking
+ * by thousands takes seconds (about 16 from 4096 idle threads) instead of
+ * taking the CPUs from the application at once. It keeps at most 4096 idle
+ * threads and at
  * most 2 GiB of idle stacks (128 MiB where pointers are 32 bits), but
  * always room for 64 threads, whatever their stack size.
  *

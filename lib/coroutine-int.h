@@ -143,7 +143,7 @@ void co_process_watch(enum co_stage stage, const struct co_process_hooks *hooks)
 /* The automatic pool (worker.c): it always keeps up to CO_POOL_BASE idle
  * threads; above that, a thread idle for CO_POOL_IDLE_SECONDS, plus up to
  * CO_POOL_IDLE_SPREAD_MS so that threads idle since the same moment do
- * not all wake together, leaves, one every CO_POOL_LEAVE_GAP_MS at most.
+ * not all wake together, leaves, about one every CO_POOL_LEAVE_GAP_MS.
  * It keeps no more than CO_POOL_AUTO_MAX_BYTES of stacks nor more than
  * CO_POOL_AUTO_MAX_THREADS threads (but always CO_POOL_BASE). */
 #define CO_POOL_BASE 64u

@@ -202,7 +202,7 @@ static void on_worker_exit(void *worker)
 
 static struct timespec plus_ms(struct timespec t, long ms)
 {
-    t.tv_sec += ms / 1000;
+    t.tv_sec += (time_t)(ms / 1000);
     t.tv_nsec += ms % 1000 * 1000000L;
     if (t.tv_nsec >= 1000000000L) {
         t.tv_sec++;
@@ -236,8 +236,8 @@ enum idle_verdict {
  * workload used recently. Thousands may have gone idle at once (after a
  * burst), and thousands of threads leaving together would take the CPUs
  * from the application for a while (hundreds of milliseconds were seen),
- * so they leave one every CO_POOL_LEAVE_GAP_MS: a thread that comes before
- * its turn is given the next one (*deadline) and leaves then, if it is
+ * so they leave about one every CO_POOL_LEAVE_GAP_MS: a thread that comes
+ * before the next turn is given it (*deadline) and leaves then, if it is
  * still surplus. Whether it may leave is decided under the lock, so that
  * nobody can post to it afterwards; nobody will join it.
  */
@@ -261,6 +261,15 @@ static enum idle_verdict leave_if_surplus(struct co_worker *w, struct timespec *
             registry_remove(w);
             leave = true;
         } else {
+            /* Turns given to threads that were taken since, or found the
+             * pool at its base, are never used: no turn lies further ahead
+             * than the surplus threads need, or the pool could stop
+             * shrinking for long after a workload that came and went. */
+            struct timespec last = plus_ms(now, (long)(reg.idle_count - CO_POOL_BASE) *
+                                                    CO_POOL_LEAVE_GAP_MS);
+            if (earlier(&last, &reg.next_leave)) {
+                reg.next_leave = last;
+            }
             *deadline = reg.next_leave;
             reg.next_leave = plus_ms(reg.next_leave, CO_POOL_LEAVE_GAP_MS);
             reg_unlock();
