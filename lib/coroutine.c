@@ -401,7 +401,10 @@ static void on_exit_stop(void)
 {
     co_workers_stop_for_exit(claim_for_exit, co_current);
     if (co_current != NULL && is_leader(co_current)) {
-        leader_free((struct co_leader *)co_current);
+        /* A leader's Coroutine is the first member of its co_leader, whose
+         * alignment may be stricter (armhf): through void *, as the key
+         * destructor gets it. */
+        leader_free((void *)co_current);
     }
 }
 
