@@ -150,7 +150,10 @@ static struct nest nest;
  * outside any coroutine (and not reading the freed object of the last). */
 static pthread_key_t leaving_key;
 static _Atomic int left_outside, left_inside;
-static _Atomic long long last_left_ns;   /* the latest leave, pool_clock_ns() */
+/* The latest leave, pool_clock_ns(); under a mutex, not an atomic: 64-bit
+ * atomics need libatomic on some targets (m68k). */
+static pthread_mutex_t last_left_lock = PTHREAD_MUTEX_INITIALIZER;
+static long long last_left_ns;
 
 /* The clock of the pool's idle deadlines (the library's condition
  * variables use the monotonic one where they can be given a clock). */
@@ -169,13 +172,14 @@ static long long pool_clock_ns(void)
 static void note_leaving(void *value)
 {
     long long now = pool_clock_ns();
-    long long seen = last_left_ns;
 
     (void)value;
     /* The latest time first, then the count the test waits for. */
-    while (seen < now && !atomic_compare_exchange_weak(&last_left_ns, &seen, now)) {
-        continue;
+    pthread_mutex_lock(&last_left_lock);
+    if (now > last_left_ns) {
+        last_left_ns = now;
     }
+    pthread_mutex_unlock(&last_left_lock);
     if (qemu_in_coroutine()) {
         left_inside++;
     } else {
@@ -342,14 +346,16 @@ static void test_auto_pool_sheds_gradually(void **state)
     const int surplus = DEEP_NEST_DEPTH - 64;
     struct timespec pause = { 0, 100 * 1000 * 1000 };
     size_t saved = cothread_get_stack_size();
-    long long idle_since;
+    long long idle_since, last_left;
 
     assert_int_equal(cothread_set_pool_size(0), 0);
     /* Small stacks: 164 threads on 32-bit targets and under emulators. */
     assert_int_equal(cothread_set_stack_size(cothread_stack_size_min()), 0);
     assert_int_equal(cothread_set_pool_size(COTHREAD_POOL_AUTO), 0);
     left_outside = left_inside = 0;
+    pthread_mutex_lock(&last_left_lock);
     last_left_ns = 0;
+    pthread_mutex_unlock(&last_left_lock);
     idle_since = pool_clock_ns();   /* before the first thread goes idle */
     assert_int_equal(nest_round_of(DEEP_NEST_DEPTH), 0);
     for (int i = 0; i < 300 && left_outside < surplus; i++) {
@@ -357,7 +363,10 @@ static void test_auto_pool_sheds_gradually(void **state)
     }
     assert_int_equal(left_outside, surplus);
     assert_int_equal(left_inside, 0);
-    assert_true(last_left_ns - idle_since >= 2000000000LL + (surplus - 1) * 4000000LL);
+    pthread_mutex_lock(&last_left_lock);
+    last_left = last_left_ns;
+    pthread_mutex_unlock(&last_left_lock);
+    assert_true(last_left - idle_since >= 2000000000LL + (surplus - 1) * 4000000LL);
     assert_int_equal(cothread_set_pool_size(0), 0);
     assert_int_equal(cothread_set_stack_size(saved), 0);
 }
