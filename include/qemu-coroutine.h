@@ -343,8 +343,13 @@ COTHREAD_API unsigned cothread_get_pool_size(void);
  *
  * The analysis tools see a CoMutex and a CoRwlock as locks held by the
  * coroutine's thread: helgrind and ThreadSanitizer report lock-order
- * inversions between them, and a lock orders only the coroutines that use
- * it.
+ * inversions between them. A lock orders what a pthread lock would: an
+ * unlock before the next acquisition (a CoRwlock's read unlock before the
+ * next write lock, not before another read lock). A wake-up orders the
+ * waker before what the woken coroutine does next, by the switch that runs
+ * it. Waiting in a line, a wake-up's bookkeeping and qemu_co_queue_empty()
+ * order nothing, so races between coroutines that share a lock or a queue
+ * stay visible.
  */
 
 /* A spinlock word: cothread's own, in the structures below. */

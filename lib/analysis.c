@@ -164,6 +164,26 @@ static void tsan_blind_end(void)
 #endif
 }
 
+void co_unseen_begin(void)
+{
+#ifdef CO_TSAN_HOOKS
+    if (AnnotateIgnoreReadsBegin != NULL) {
+        AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+        AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+    }
+#endif
+}
+
+void co_unseen_end(void)
+{
+#ifdef CO_TSAN_HOOKS
+    if (AnnotateIgnoreReadsBegin != NULL) {
+        AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+        AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+    }
+#endif
+}
+
 /* Enough to cover a holder that is running on another CPU; past that it
  * has most likely been preempted, and spinning on only delays it. */
 #define CO_SPINS_BEFORE_YIELD 100
@@ -242,32 +262,4 @@ void co_lock_released(void *lock, bool write)
 #endif
     (void)lock;
     (void)write;
-}
-
-/*
- * The lock of a CoQueue, CoMutex or CoRwlock object: the same spinlock, but
- * seen by every tool, since coroutines that share a lock object are
- * ordered by it with stack switching too. C11 atomics carry the edge for
- * an instrumented build; the annotations carry it for helgrind, DRD and
- * ThreadSanitizer watching an uninstrumented library.
- */
-void co_object_lock(struct cothread_lock_word *lock)
-{
-    unsigned spins = 0;
-
-    co_unchecked(lock, sizeof(*lock));
-    while (atomic_exchange_explicit(&lock->held_, 1, memory_order_acquire) != 0) {
-        while (atomic_load_explicit(&lock->held_, memory_order_relaxed) != 0) {
-            if (++spins >= CO_SPINS_BEFORE_YIELD) {
-                sched_yield();
-            }
-        }
-    }
-    co_happens_after(lock);
-}
-
-void co_object_unlock(struct cothread_lock_word *lock)
-{
-    co_happens_before(lock);
-    atomic_store_explicit(&lock->held_, 0, memory_order_release);
 }

@@ -98,6 +98,16 @@ void co_lock_acquired(void *lock, bool write);
 void co_lock_kept_for_reading(void *lock);
 void co_lock_released(void *lock, bool write);
 
+/* Accesses between the two that ThreadSanitizer neither checks nor
+ * records (synchronisation still counts), for the library's own fields
+ * that a thread touches while the tools see it ordered after nothing of
+ * the thread that set them: a woken coroutine's, read by its waker's
+ * chain before the claim that orders it, and a coroutine object's
+ * allocation, which must be nobody's write. helgrind and DRD are told
+ * with co_unchecked() instead. */
+void co_unseen_begin(void);
+void co_unseen_end(void);
+
 /*
  * A lock for the library's bookkeeping that orders nothing in the tools'
  * eyes: a spinlock on a C11 atomic (helgrind and DRD do not model atomics),
@@ -109,10 +119,6 @@ void co_lock_released(void *lock, bool write);
  */
 void co_quiet_lock(struct cothread_lock_word *lock);
 void co_quiet_unlock(struct cothread_lock_word *lock);
-/* The same spinlock, seen as a lock by every tool: for the coroutine lock
- * objects, which order the coroutines that share them and no others. */
-void co_object_lock(struct cothread_lock_word *lock);
-void co_object_unlock(struct cothread_lock_word *lock);
 
 /*
  * process.c. A file that keeps state across fork() or needs to act at exit
@@ -221,6 +227,9 @@ enum co_action co_baton_wait_until(struct co_baton *self, const struct timespec 
 enum co_action co_switch(struct co_baton *self, struct co_baton *to,
                          enum co_action act, struct co_wakeups *wakeups);
 extern _Thread_local jmp_buf *co_stop_target;
+/* What a jump to co_stop_target says (setjmp's non-zero values). */
+#define CO_STOP_POSTED 1      /* a CO_ACT_STOP: the worker's object stays */
+#define CO_STOP_LEFT_POOL 2   /* a surplus idle thread left: its object is freed */
 
 /*
  * coroutine.c: a coroutine and its life.
@@ -254,14 +263,24 @@ struct Coroutine {
     struct co_worker *worker;     /* NULL for a leader */
 
     /* Coroutine locks and queues (lock.c): the first two are guarded by the
-     * lock of the object whose line the coroutine is in. */
-    Coroutine *wait_next;         /* link in a wait line or a wake-up list */
+     * quiet lock of the object whose line the coroutine is in. wait_next is
+     * also a wake-up list's link outside it, on threads that the tools see
+     * ordered by nothing else: relaxed atomic accesses, which
+     * ThreadSanitizer does not take for a race (helgrind and DRD do not
+     * check it). */
+    _Atomic(Coroutine *) wait_next;   /* link in a wait line or a wake-up list */
     bool wait_write;              /* waits in a CoRwlock line to write */
     atomic_int wait_state;        /* enum co_wait_state */
     struct co_wakeups woken;      /* the ones it woke, to run after it */
-    unsigned mutexes_held;
-    CoRwlock **rwlocks;           /* the CoRwlocks it holds, in any mode */
-    unsigned rwlocks_held, rwlocks_room;
+    unsigned mutexes_held, rwlocks_held;
+    struct co_held_lock *held;    /* the locks it holds, in any mode */
+    unsigned held_count, held_room;
+};
+
+/* A CoMutex or a CoRwlock that a coroutine holds (lock.c). */
+struct co_held_lock {
+    void *object;
+    bool rwlock;
 };
 
 enum co_wait_state {
@@ -269,6 +288,16 @@ enum co_wait_state {
     CO_WAIT_IN_LINE,              /* in a CoQueue's or a lock's line */
     CO_WAIT_WOKEN,                /* out of the line, not run yet */
 };
+
+static inline Coroutine *co_next(Coroutine *co)
+{
+    return atomic_load_explicit(&co->wait_next, memory_order_relaxed);
+}
+
+static inline void co_set_next(Coroutine *co, Coroutine *next)
+{
+    atomic_store_explicit(&co->wait_next, next, memory_order_relaxed);
+}
 
 extern _Thread_local Coroutine *co_current;
 /* The running coroutine; aborts naming func outside coroutines. */
@@ -301,6 +330,9 @@ struct co_worker {
 
 /* Which function runs a coroutine's body (coroutine.c's, set at load). */
 void co_workers_run_with(void (*run)(Coroutine *));
+/* Which function a worker stopped at exit calls on its coroutine, on its
+ * own thread, before it leaves (lock.c's, set at load). */
+void co_workers_abandon_with(void (*abandon)(Coroutine *));
 /* A worker for a new coroutine, from the pool or with a fresh thread; NULL
  * with *fail set when no thread can be had. */
 struct co_worker *co_worker_get(struct co_failure *fail);

@@ -154,14 +154,18 @@ static Coroutine *create(CoroutineEntry *entry, struct co_failure *fail)
     co_unchecked(&co->wait_state, sizeof(co->wait_state));
     co_unchecked(&co->worker, sizeof(co->worker));
     co_unchecked(&co->baton, sizeof(co->baton));
+    /* Bookkeeping of the coroutine locks' lines, which cross threads
+     * behind the objects' quiet locks. */
+    co_unchecked(&co->wait_next, sizeof(co->wait_next));
+    co_unchecked(&co->wait_write, sizeof(co->wait_write));
     co->entry = entry;
     co->entry_arg = NULL;
     co->caller = NULL;
     co->baton = &w->baton;
     co->worker = w;
-    co->wait_next = NULL;
+    co_set_next(co, NULL);
     co->woken.head = co->woken.tail = NULL;
-    co->mutexes_held = co->rwlocks_held = 0;   /* rwlocks: kept for reuse */
+    co->mutexes_held = co->rwlocks_held = co->held_count = 0;   /* held: kept for reuse */
     atomic_store_explicit(&co->wait_state, CO_WAIT_NONE, memory_order_relaxed);
     atomic_store_explicit(&co->state, CO_CREATED, memory_order_relaxed);
     return co;
@@ -214,7 +218,7 @@ static Coroutine *prepend(Coroutine *pending, const struct co_wakeups *woken)
     if (woken->head == NULL) {
         return pending;
     }
-    woken->tail->wait_next = pending;
+    co_set_next(woken->tail, pending);
     return woken->head;
 }
 
@@ -231,11 +235,16 @@ static void run(Coroutine *self, Coroutine *co, void *opaque, bool woken)
 
     for (;;) {
         struct co_wakeups received = { NULL, NULL };
+        bool stale;
 
         check_not_forked(fn);
-        CO_MISUSE_IF(co_worker_is_stale(to->worker), fn,
-                     "coroutine was created before fork() and its thread does not "
-                     "exist in this process");
+        /* A woken coroutine's immutable fields, read before the claim by
+         * a thread the tools see ordered after nothing of its creator. */
+        co_unseen_begin();
+        stale = co_worker_is_stale(to->worker);
+        co_unseen_end();
+        CO_MISUSE_IF(stale, fn, "coroutine was created before fork() and its thread "
+                                "does not exist in this process");
         if (woken) {
             atomic_store_explicit(&to->wait_state, CO_WAIT_NONE, memory_order_relaxed);
             wait_until_suspended(to);
@@ -256,7 +265,7 @@ static void run(Coroutine *self, Coroutine *co, void *opaque, bool woken)
             return;
         }
         to = pending;
-        pending = to->wait_next;
+        pending = co_next(to);
         opaque = NULL;
         woken = true;
     }
@@ -357,10 +366,10 @@ void co_wake(Coroutine *co)
     Coroutine *self = co_current;
 
     atomic_store_explicit(&co->wait_state, CO_WAIT_WOKEN, memory_order_relaxed);
-    co->wait_next = NULL;
+    co_set_next(co, NULL);
     if (self != NULL && !is_leader(self)) {
         if (self->woken.tail != NULL) {
-            self->woken.tail->wait_next = co;
+            co_set_next(self->woken.tail, co);
         } else {
             self->woken.head = co;
         }

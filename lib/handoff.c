@@ -174,7 +174,7 @@ static enum co_action wait_for_post(struct co_baton *self, struct co_wakeups *wa
 
     if (act == CO_ACT_STOP) {
         assert(co_stop_target != NULL);
-        longjmp(*co_stop_target, 1);
+        longjmp(*co_stop_target, CO_STOP_POSTED);
     }
     if (wakeups != NULL) {
         *wakeups = received;

@@ -2,10 +2,16 @@
 /*
  * CoQueue, CoMutex and CoRwlock: coroutines waiting in line for each
  * other. Each object keeps its line and its state behind a spinlock of its
- * own, which orders the coroutines that use the object (and no others),
- * and a waiter is run again by a wake-up (coroutine.c). Whoever hands a
- * lock over sets the new owner before waking it: the woken coroutine finds
- * the lock its own.
+ * own, and a waiter is run again by a wake-up (coroutine.c). Whoever hands
+ * a lock over sets the new owner before waking it: the woken coroutine
+ * finds the lock its own.
+ *
+ * The tools see none of the spinlock: what a CoMutex or a CoRwlock orders
+ * they are told as a pthread lock's (co_lock_acquired() and
+ * co_lock_released(): an unlock before the next acquisition), and a
+ * wake-up orders the waker before the woken by the switch that runs it.
+ * Waiting in a line, a query or a read lock orders nothing, as with
+ * pthread locks, or races would hide behind the objects' bookkeeping.
  */
 #include "config.h"
 
@@ -18,9 +24,9 @@
 /* A line of waiting coroutines, oldest first, linked by wait_next. */
 static void line_append(Coroutine **head, Coroutine **tail, Coroutine *co)
 {
-    co->wait_next = NULL;
+    co_set_next(co, NULL);
     if (*tail != NULL) {
-        (*tail)->wait_next = co;
+        co_set_next(*tail, co);
     } else {
         *head = co;
     }
@@ -33,11 +39,11 @@ static Coroutine *line_pop(Coroutine **head, Coroutine **tail)
     Coroutine *co = *head;
 
     if (co != NULL) {
-        *head = co->wait_next;
+        *head = co_next(co);
         if (*head == NULL) {
             *tail = NULL;
         }
-        co->wait_next = NULL;
+        co_set_next(co, NULL);
     }
     return co;
 }
@@ -48,13 +54,16 @@ static void wake_list(Coroutine *list)
 {
     while (list != NULL) {
         Coroutine *co = list;
-        list = co->wait_next;
+        list = co_next(co);
         co_wake(co);
     }
 }
 
-#define LOCK_OBJECT(obj) co_object_lock(&(obj)->lock_)
-#define UNLOCK_OBJECT(obj) co_object_unlock(&(obj)->lock_)
+/* The object's fields are the library's bookkeeping, touched by any
+ * thread under the quiet lock. */
+#define LOCK_OBJECT(obj) \
+    (co_quiet_lock(&(obj)->lock_), co_unchecked((obj), sizeof(*(obj))))
+#define UNLOCK_OBJECT(obj) co_quiet_unlock(&(obj)->lock_)
 
 /* The address the tools know a CoMutex or CoRwlock by as a lock (the
  * object's own): a byte nothing writes. The spinlock word would not do:
@@ -66,6 +75,59 @@ static void wake_list(Coroutine *list)
 static void wait_in_line(void)
 {
     qemu_coroutine_yield();
+}
+
+/*
+ * Which locks a coroutine holds. A CoRwlock's readers are many and
+ * anonymous in the lock itself, so each coroutine keeps its own list, to
+ * tell a holder from a stranger and to catch a second lock of the same
+ * one; and a coroutine stopped at exit has the tools release what it
+ * holds.
+ */
+static bool held_by(const Coroutine *self, const void *object)
+{
+    for (unsigned i = 0; i < self->held_count; i++) {
+        if (self->held[i].object == object) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void note_held(Coroutine *self, void *object, bool rwlock, const char *fn)
+{
+    if (self->held_count == self->held_room) {
+        unsigned room = self->held_room ? 2 * self->held_room : 4;
+        struct co_held_lock *list = realloc(self->held, room * sizeof(*list));
+        /* The lock calls return nothing (as in QEMU): stop, with the reason. */
+        if (list == NULL) {
+            co_die_failed(fn, rwlock ? "cannot note a held CoRwlock" : "cannot note a held CoMutex",
+                          "realloc", ENOMEM);
+        }
+        self->held = list;
+        self->held_room = room;
+    }
+    self->held[self->held_count++] = (struct co_held_lock){ object, rwlock };
+    if (rwlock) {
+        self->rwlocks_held++;
+    } else {
+        self->mutexes_held++;
+    }
+}
+
+static void note_released(Coroutine *self, const void *object)
+{
+    for (unsigned i = 0; i < self->held_count; i++) {
+        if (self->held[i].object == object) {
+            if (self->held[i].rwlock) {
+                self->rwlocks_held--;
+            } else {
+                self->mutexes_held--;
+            }
+            self->held[i] = self->held[--self->held_count];
+            return;
+        }
+    }
 }
 
 /* CoQueue */
@@ -173,7 +235,7 @@ void coroutine_fn qemu_co_mutex_lock(CoMutex *mutex)
     if (!taken) {
         wait_in_line();         /* the unlocker made us the holder */
     }
-    self->mutexes_held++;
+    note_held(self, mutex, false, fn);
     co_lock_acquired(TOOL_LOCK(mutex), true);
 }
 
@@ -191,7 +253,7 @@ void coroutine_fn qemu_co_mutex_unlock(CoMutex *mutex)
     UNLOCK_OBJECT(mutex);
     CO_MISUSE_IF(!held, fn, "CoMutex is not held by the calling coroutine");
     co_lock_released(TOOL_LOCK(mutex), true);
-    self->mutexes_held--;
+    note_released(self, mutex);
 
     LOCK_OBJECT(mutex);
     next = line_pop(&mutex->head_, &mutex->tail_);
@@ -216,63 +278,28 @@ void qemu_co_rwlock_init(CoRwlock *lock)
  */
 static Coroutine *rwlock_grant_locked(CoRwlock *lock)
 {
-    Coroutine *granted = NULL, **link = &granted;
+    Coroutine *granted = NULL, *last = NULL;
 
     while (lock->head_ != NULL && lock->writer_ == NULL) {
         Coroutine *co = lock->head_;
 
-        if (co->wait_write) {
-            if (lock->readers_ == 0) {
-                line_pop(&lock->head_, &lock->tail_);
-                lock->writer_ = co;
-                *link = co;
-            }
+        if (co->wait_write && lock->readers_ != 0) {
             break;
         }
         line_pop(&lock->head_, &lock->tail_);
-        lock->readers_++;
-        *link = co;
-        link = &co->wait_next;
+        if (co->wait_write) {
+            lock->writer_ = co;     /* and the loop ends */
+        } else {
+            lock->readers_++;
+        }
+        if (last != NULL) {
+            co_set_next(last, co);
+        } else {
+            granted = co;
+        }
+        last = co;
     }
     return granted;
-}
-
-/* Which CoRwlocks a coroutine holds: readers are many and anonymous in the
- * lock itself, so each coroutine keeps its own list, to tell a holder from
- * a stranger and to catch a second lock of the same one. */
-static bool rwlock_held_by(const Coroutine *self, const CoRwlock *lock)
-{
-    for (unsigned i = 0; i < self->rwlocks_held; i++) {
-        if (self->rwlocks[i] == lock) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static void rwlock_note_held(Coroutine *self, CoRwlock *lock, const char *fn)
-{
-    if (self->rwlocks_held == self->rwlocks_room) {
-        unsigned room = self->rwlocks_room ? 2 * self->rwlocks_room : 4;
-        CoRwlock **list = realloc(self->rwlocks, room * sizeof(*list));
-        /* The lock calls return nothing (as in QEMU): stop, with the reason. */
-        if (list == NULL) {
-            co_die_failed(fn, "cannot note a held CoRwlock", "realloc", ENOMEM);
-        }
-        self->rwlocks = list;
-        self->rwlocks_room = room;
-    }
-    self->rwlocks[self->rwlocks_held++] = lock;
-}
-
-static void rwlock_note_released(Coroutine *self, const CoRwlock *lock)
-{
-    for (unsigned i = 0; i < self->rwlocks_held; i++) {
-        if (self->rwlocks[i] == lock) {
-            self->rwlocks[i] = self->rwlocks[--self->rwlocks_held];
-            return;
-        }
-    }
 }
 
 static void rwlock_take(CoRwlock *lock, bool write, const char *fn)
@@ -280,7 +307,7 @@ static void rwlock_take(CoRwlock *lock, bool write, const char *fn)
     Coroutine *self = co_self_in_coroutine(fn);
     bool taken = false;
 
-    CO_MISUSE_IF(rwlock_held_by(self, lock), fn,
+    CO_MISUSE_IF(held_by(self, lock), fn,
                  "CoRwlock already held by the calling coroutine (it is not "
                  "recursive: this may wait forever)");
     LOCK_OBJECT(lock);
@@ -300,7 +327,7 @@ static void rwlock_take(CoRwlock *lock, bool write, const char *fn)
     if (!taken) {
         wait_in_line();         /* whoever woke us gave us the lock */
     }
-    rwlock_note_held(self, lock, fn);
+    note_held(self, lock, true, fn);
     co_lock_acquired(TOOL_LOCK(lock), write);
 }
 
@@ -320,7 +347,7 @@ static bool rwlock_held_for_writing(CoRwlock *lock, Coroutine *self, const char 
 {
     bool writing;
 
-    CO_MISUSE_IF(!rwlock_held_by(self, lock), fn,
+    CO_MISUSE_IF(!held_by(self, lock), fn,
                  "CoRwlock is not held by the calling coroutine");
     LOCK_OBJECT(lock);
     writing = lock->writer_ == self;
@@ -336,7 +363,7 @@ void coroutine_fn qemu_co_rwlock_unlock(CoRwlock *lock)
     Coroutine *granted;
 
     co_lock_released(TOOL_LOCK(lock), writing);
-    rwlock_note_released(self, lock);
+    note_released(self, lock);
     LOCK_OBJECT(lock);
     if (writing) {
         lock->writer_ = NULL;
@@ -393,4 +420,32 @@ void coroutine_fn qemu_co_rwlock_upgrade(CoRwlock *lock)
         wait_in_line();
     }
     co_lock_acquired(TOOL_LOCK(lock), true);
+}
+
+/* Stack switching would abandon a coroutine that never resumes with its
+ * locks held, and no tool would know. Here its thread leaves at exit: the
+ * locks stay held (a waiter for one waits on), but the tools must not
+ * report a thread leaving with them. */
+static void locks_abandon(Coroutine *co)
+{
+    for (unsigned i = 0; i < co->held_count; i++) {
+        void *object = co->held[i].object;
+
+        if (co->held[i].rwlock) {
+            CoRwlock *lock = object;
+            bool writing;
+            LOCK_OBJECT(lock);
+            writing = lock->writer_ == co;
+            UNLOCK_OBJECT(lock);
+            co_lock_released(TOOL_LOCK(lock), writing);
+        } else {
+            co_lock_released(TOOL_LOCK((CoMutex *)object), true);
+        }
+    }
+    co->held_count = co->mutexes_held = co->rwlocks_held = 0;
+}
+
+__attribute__((constructor)) static void locks_load(void)
+{
+    co_workers_abandon_with(locks_abandon);
 }

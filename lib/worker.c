@@ -46,6 +46,7 @@
 #define CO_THREAD_NAME "coroutine"
 
 static void (*run_coroutine)(Coroutine *);
+static void (*abandon_coroutine)(Coroutine *);
 /* Changed only in a fork() child while it has one thread. */
 static unsigned fork_generation;
 static sigset_t worker_sigmask;     /* every asynchronous signal blocked */
@@ -169,7 +170,7 @@ static void stop_and_join(struct co_worker *w)
 
 static void worker_free(struct co_worker *w)
 {
-    free(w->co.rwlocks);
+    free(w->co.held);
     co_baton_destroy(&w->baton);
     /* The next object at this address is another coroutine: it must not
      * inherit the edges of this one's yields. */
@@ -286,7 +287,7 @@ static enum idle_verdict leave_if_surplus(struct co_worker *w, struct timespec *
          * may call cothread: not as the coroutine this object was. */
         co_current = NULL;
         worker_free(w);
-        longjmp(*co_stop_target, 1);
+        longjmp(*co_stop_target, CO_STOP_LEFT_POOL);
     }
     return IDLE_STAYS;
 }
@@ -380,9 +381,17 @@ static void *worker_main(void *arg)
      * and those live in the abandoned frames.
      */
     pthread_cleanup_push(no_cleanup, NULL);
-    if (setjmp(stop) == 0) {
+    switch (setjmp(stop)) {
+    case 0:
         co_stop_target = &stop;
         serve(arg);
+    case CO_STOP_LEFT_POOL:     /* the object is freed */
+        break;
+    default:                    /* stopped, with or without a coroutine */
+        if (abandon_coroutine != NULL) {
+            abandon_coroutine(&((struct co_worker *)arg)->co);
+        }
+        break;
     }
     pthread_cleanup_pop(0);
     worker_stopped = true;
@@ -683,6 +692,11 @@ void co_workers_run_with(void (*run)(Coroutine *))
     run_coroutine = run;
 }
 
+void co_workers_abandon_with(void (*abandon)(Coroutine *))
+{
+    abandon_coroutine = abandon;
+}
+
 struct co_worker *co_worker_get(struct co_failure *fail)
 {
     size_t stack_size = co_settings_stack_size();
@@ -704,7 +718,12 @@ struct co_worker *co_worker_get(struct co_failure *fail)
     }
     reg_unlock();
 
+    /* A coroutine's state words are read, before the claim that orders
+     * the reader, by whoever wakes it from a line: under ThreadSanitizer
+     * the allocation must not count as a write of them. */
+    co_unseen_begin();
     w = calloc(1, sizeof(*w));
+    co_unseen_end();
     if (w == NULL) {
         fail->err = ENOMEM;
         fail->call = "calloc";

@@ -42,7 +42,13 @@ race_programs = \
 	tests/races/ok-self-many-control \
 	tests/races/lock-order-comutex \
 	tests/races/ok-comutex \
-	tests/races/ok-corwlock-downgrade
+	tests/races/ok-corwlock-downgrade \
+	tests/races/race-comutex-waiter \
+	tests/races/race-corwlock-readers \
+	tests/races/race-coqueue-waker \
+	tests/races/race-coqueue-empty \
+	tests/races/ok-exit-holding-comutex \
+	tests/races/ok-settings-getters
 EXTRA_PROGRAMS += $(race_programs)
 CLEANFILES += $(race_programs) tests/races/*.log
 
@@ -146,6 +152,21 @@ tests_races_ok_comutex_CFLAGS = $(race_cflags)
 tests_races_ok_comutex_LDADD = $(race_ldadd)
 tests_races_ok_corwlock_downgrade_CFLAGS = $(race_cflags)
 tests_races_ok_corwlock_downgrade_LDADD = $(race_ldadd)
+# A race on a coroutine lock or queue has no control either: it must be
+# reported in every run, as with the pthread lock in its place.
+tests_races_race_comutex_waiter_CFLAGS = $(race_cflags)
+tests_races_race_comutex_waiter_LDADD = $(race_ldadd)
+tests_races_race_corwlock_readers_CFLAGS = $(race_cflags)
+tests_races_race_corwlock_readers_LDADD = $(race_ldadd)
+tests_races_race_coqueue_waker_CFLAGS = $(race_cflags)
+tests_races_race_coqueue_waker_LDADD = $(race_ldadd)
+tests_races_race_coqueue_empty_CFLAGS = $(race_cflags)
+tests_races_race_coqueue_empty_LDADD = $(race_ldadd)
+tests_races_ok_exit_holding_comutex_CFLAGS = $(race_cflags)
+tests_races_ok_exit_holding_comutex_LDADD = $(race_ldadd)
+# cothread's own calls: nothing to compare with stack switching.
+tests_races_ok_settings_getters_CFLAGS = $(race_cflags)
+tests_races_ok_settings_getters_LDADD = $(race_ldadd)
 
 # The tools follow the build: ThreadSanitizer in a --enable-sanitizer=thread
 # build (its programs cannot run under valgrind), helgrind and DRD otherwise.
@@ -177,3 +198,4 @@ check-races: $(race_programs)
 
 EXTRA_DIST += tests/races/check-races.sh tests/races/local.mk tests/races/race-util.h \
 	tests/races/plain-churn.c
+
