@@ -331,7 +331,8 @@ COTHREAD_API unsigned cothread_get_pool_size(void);
  * waiter that is still on its way into its wait on another thread: the
  * wake-up then waits for it to get there, and is never lost.
  *
- * Misuse (each aborts with a message): waiting or locking outside a
+ * Misuse (each aborts with a message): a NULL queue, mutex or lock (the
+ * message names the call and the type); waiting or locking outside a
  * coroutine; unlocking a CoMutex or a CoRwlock the calling coroutine does
  * not hold; locking a CoMutex or a CoRwlock it already holds (neither is
  * recursive: it would wait forever); upgrading a CoRwlock held for writing

@@ -134,14 +134,17 @@ static void note_released(Coroutine *self, const void *object)
 
 void qemu_co_queue_init(CoQueue *queue)
 {
+    CO_MISUSE_IF(queue == NULL, "qemu_co_queue_init", "NULL CoQueue");
     memset(queue, 0, sizeof(*queue));
 }
 
 void coroutine_fn cothread_co_queue_wait(CoQueue *queue, CoMutex *mutex)
 {
     static const char fn[] = "qemu_co_queue_wait";
-    Coroutine *self = co_self_in_coroutine(fn);
+    Coroutine *self;
 
+    CO_MISUSE_IF(queue == NULL, fn, "NULL CoQueue");
+    self = co_self_in_coroutine(fn);
     if (mutex != NULL) {
         bool held;
         LOCK_OBJECT(mutex);
@@ -167,6 +170,7 @@ bool qemu_co_queue_next(CoQueue *queue)
 {
     Coroutine *co;
 
+    CO_MISUSE_IF(queue == NULL, "qemu_co_queue_next", "NULL CoQueue");
     LOCK_OBJECT(queue);
     co = line_pop(&queue->head_, &queue->tail_);
     UNLOCK_OBJECT(queue);
@@ -181,6 +185,7 @@ void qemu_co_queue_restart_all(CoQueue *queue)
 {
     Coroutine *list;
 
+    CO_MISUSE_IF(queue == NULL, "qemu_co_queue_restart_all", "NULL CoQueue");
     /* Only those waiting now: a woken one that waits again (which outside
      * coroutines happens before this returns) stays in the queue. */
     LOCK_OBJECT(queue);
@@ -192,6 +197,7 @@ void qemu_co_queue_restart_all(CoQueue *queue)
 
 bool qemu_co_enter_next(CoQueue *queue)
 {
+    CO_MISUSE_IF(queue == NULL, "qemu_co_enter_next", "NULL CoQueue");
     return qemu_co_queue_next(queue);
 }
 
@@ -199,6 +205,7 @@ bool qemu_co_queue_empty(CoQueue *queue)
 {
     bool empty;
 
+    CO_MISUSE_IF(queue == NULL, "qemu_co_queue_empty", "NULL CoQueue");
     LOCK_OBJECT(queue);
     empty = queue->head_ == NULL;
     UNLOCK_OBJECT(queue);
@@ -209,16 +216,19 @@ bool qemu_co_queue_empty(CoQueue *queue)
 
 void qemu_co_mutex_init(CoMutex *mutex)
 {
+    CO_MISUSE_IF(mutex == NULL, "qemu_co_mutex_init", "NULL CoMutex");
     memset(mutex, 0, sizeof(*mutex));
 }
 
 void coroutine_fn qemu_co_mutex_lock(CoMutex *mutex)
 {
     static const char fn[] = "qemu_co_mutex_lock";
-    Coroutine *self = co_self_in_coroutine(fn);
+    Coroutine *self;
     bool taken = false;
     bool recursive;
 
+    CO_MISUSE_IF(mutex == NULL, fn, "NULL CoMutex");
+    self = co_self_in_coroutine(fn);
     LOCK_OBJECT(mutex);
     recursive = mutex->holder_ == self;
     if (!recursive) {
@@ -242,10 +252,12 @@ void coroutine_fn qemu_co_mutex_lock(CoMutex *mutex)
 void coroutine_fn qemu_co_mutex_unlock(CoMutex *mutex)
 {
     static const char fn[] = "qemu_co_mutex_unlock";
-    Coroutine *self = co_self_in_coroutine(fn);
+    Coroutine *self;
     Coroutine *next;
     bool held;
 
+    CO_MISUSE_IF(mutex == NULL, fn, "NULL CoMutex");
+    self = co_self_in_coroutine(fn);
     /* Only the holder changes a holder: checked, the lock is still ours
      * while the tools are told it is released, before anyone can take it. */
     LOCK_OBJECT(mutex);
@@ -268,6 +280,7 @@ void coroutine_fn qemu_co_mutex_unlock(CoMutex *mutex)
 
 void qemu_co_rwlock_init(CoRwlock *lock)
 {
+    CO_MISUSE_IF(lock == NULL, "qemu_co_rwlock_init", "NULL CoRwlock");
     memset(lock, 0, sizeof(*lock));
 }
 
@@ -304,9 +317,11 @@ static Coroutine *rwlock_grant_locked(CoRwlock *lock)
 
 static void rwlock_take(CoRwlock *lock, bool write, const char *fn)
 {
-    Coroutine *self = co_self_in_coroutine(fn);
+    Coroutine *self;
     bool taken = false;
 
+    CO_MISUSE_IF(lock == NULL, fn, "NULL CoRwlock");
+    self = co_self_in_coroutine(fn);
     CO_MISUSE_IF(held_by(self, lock), fn,
                  "CoRwlock already held by the calling coroutine (it is not "
                  "recursive: this may wait forever)");
@@ -358,10 +373,13 @@ static bool rwlock_held_for_writing(CoRwlock *lock, Coroutine *self, const char 
 void coroutine_fn qemu_co_rwlock_unlock(CoRwlock *lock)
 {
     static const char fn[] = "qemu_co_rwlock_unlock";
-    Coroutine *self = co_self_in_coroutine(fn);
-    bool writing = rwlock_held_for_writing(lock, self, fn);
+    Coroutine *self;
+    bool writing;
     Coroutine *granted;
 
+    CO_MISUSE_IF(lock == NULL, fn, "NULL CoRwlock");
+    self = co_self_in_coroutine(fn);
+    writing = rwlock_held_for_writing(lock, self, fn);
     co_lock_released(TOOL_LOCK(lock), writing);
     note_released(self, lock);
     LOCK_OBJECT(lock);
@@ -378,9 +396,11 @@ void coroutine_fn qemu_co_rwlock_unlock(CoRwlock *lock)
 void coroutine_fn qemu_co_rwlock_downgrade(CoRwlock *lock)
 {
     static const char fn[] = "qemu_co_rwlock_downgrade";
-    Coroutine *self = co_self_in_coroutine(fn);
+    Coroutine *self;
     Coroutine *granted;
 
+    CO_MISUSE_IF(lock == NULL, fn, "NULL CoRwlock");
+    self = co_self_in_coroutine(fn);
     CO_MISUSE_IF(!rwlock_held_for_writing(lock, self, fn), fn,
                  "CoRwlock is held for reading, not writing");
     co_lock_released(TOOL_LOCK(lock), true);
@@ -396,10 +416,12 @@ void coroutine_fn qemu_co_rwlock_downgrade(CoRwlock *lock)
 void coroutine_fn qemu_co_rwlock_upgrade(CoRwlock *lock)
 {
     static const char fn[] = "qemu_co_rwlock_upgrade";
-    Coroutine *self = co_self_in_coroutine(fn);
+    Coroutine *self;
     Coroutine *granted = NULL;
     bool taken = false;
 
+    CO_MISUSE_IF(lock == NULL, fn, "NULL CoRwlock");
+    self = co_self_in_coroutine(fn);
     CO_MISUSE_IF(rwlock_held_for_writing(lock, self, fn), fn,
                  "CoRwlock is held for writing already");
     co_lock_released(TOOL_LOCK(lock), false);

@@ -7,6 +7,8 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -161,6 +163,66 @@ static void test_enter_null(void **state)
                         "NULL coroutine", END);
 }
 
+/* Each lock and queue call with a NULL object, from inside a coroutine
+ * where the call needs one. */
+static const struct {
+    const char *call, *type;
+} null_calls[] = {
+    { "qemu_co_queue_init", "CoQueue" },
+    { "qemu_co_queue_wait", "CoQueue" },
+    { "qemu_co_queue_next", "CoQueue" },
+    { "qemu_co_queue_restart_all", "CoQueue" },
+    { "qemu_co_enter_next", "CoQueue" },
+    { "qemu_co_queue_empty", "CoQueue" },
+    { "qemu_co_mutex_init", "CoMutex" },
+    { "qemu_co_mutex_lock", "CoMutex" },
+    { "qemu_co_mutex_unlock", "CoMutex" },
+    { "qemu_co_rwlock_init", "CoRwlock" },
+    { "qemu_co_rwlock_rdlock", "CoRwlock" },
+    { "qemu_co_rwlock_wrlock", "CoRwlock" },
+    { "qemu_co_rwlock_unlock", "CoRwlock" },
+    { "qemu_co_rwlock_upgrade", "CoRwlock" },
+    { "qemu_co_rwlock_downgrade", "CoRwlock" },
+};
+
+static void coroutine_fn call_with_null(void *opaque)
+{
+    switch ((intptr_t)opaque) {
+    case 0: qemu_co_queue_init(NULL); break;
+    case 1: qemu_co_queue_wait(NULL); break;
+    case 2: qemu_co_queue_next(NULL); break;
+    case 3: qemu_co_queue_restart_all(NULL); break;
+    case 4: qemu_co_enter_next(NULL); break;
+    case 5: qemu_co_queue_empty(NULL); break;
+    case 6: qemu_co_mutex_init(NULL); break;
+    case 7: qemu_co_mutex_lock(NULL); break;
+    case 8: qemu_co_mutex_unlock(NULL); break;
+    case 9: qemu_co_rwlock_init(NULL); break;
+    case 10: qemu_co_rwlock_rdlock(NULL); break;
+    case 11: qemu_co_rwlock_wrlock(NULL); break;
+    case 12: qemu_co_rwlock_unlock(NULL); break;
+    case 13: qemu_co_rwlock_upgrade(NULL); break;
+    case 14: qemu_co_rwlock_downgrade(NULL); break;
+    }
+}
+
+static int child_null_object(void *arg)
+{
+    qemu_coroutine_enter(qemu_coroutine_create(call_with_null), arg);
+    return 0;
+}
+
+static void test_null_lock_objects(void **state)
+{
+    char expected[64];
+
+    for (size_t i = 0; i < sizeof(null_calls) / sizeof(null_calls[0]); i++) {
+        snprintf(expected, sizeof(expected), "NULL %s", null_calls[i].type);
+        assert_child_aborts(child_null_object, (void *)(intptr_t)i,
+                            null_calls[i].call, expected, END);
+    }
+}
+
 static void coroutine_fn finish_at_once(void *opaque)
 {
 }
@@ -211,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_enter),
         cmocka_unit_test(test_create_null_entry),
         cmocka_unit_test(test_enter_null),
+        cmocka_unit_test(test_null_lock_objects),
         cmocka_unit_test(test_enter_finished),
         cmocka_unit_test(test_pthread_exit_in_coroutine),
     };
