@@ -211,6 +211,9 @@ int co_baton_init(struct co_baton *baton, struct co_failure *fail);
 #define CO_BATON_CLOCK CLOCK_REALTIME
 #endif
 void co_baton_destroy(struct co_baton *baton);
+/* Whether this thread is inside a wait on baton, which a signal handler
+ * has interrupted if it asks. */
+bool co_baton_waited_on_here(const struct co_baton *baton);
 /* In a fork() child, on the forking thread's own baton: a poster that was
  * on its way to the signal does not exist in the child. */
 void co_baton_after_fork(struct co_baton *baton);

@@ -34,6 +34,16 @@ static bool is_leader(const Coroutine *co)
 
 static void leader_free(struct co_leader *leader)
 {
+    /* exit() (or pthread_exit()) from a signal handler that interrupted
+     * the thread's wait for its coroutine: the wait still holds the baton,
+     * and destroying it would wait for ever. The thread ends with it, kept
+     * reachable so that memcheck does not call it lost. */
+    static struct co_leader *_Atomic left_waiting;
+
+    if (co_baton_waited_on_here(&leader->baton)) {
+        atomic_store_explicit(&left_waiting, leader, memory_order_relaxed);
+        return;
+    }
     co_baton_destroy(&leader->baton);
     free(leader);
     co_current = NULL;

@@ -147,6 +147,15 @@ void co_baton_post(struct co_baton *to, enum co_action act,
     atomic_fetch_sub_explicit(&to->signalling, 1, memory_order_release);
 }
 
+/* The baton this thread waits on, for a signal handler that interrupts the
+ * wait and calls exit(): volatile, as the handler reads it. */
+static _Thread_local struct co_baton *volatile waiting_on;
+
+bool co_baton_waited_on_here(const struct co_baton *baton)
+{
+    return waiting_on == baton;
+}
+
 /* deadline NULL: no deadline. */
 static enum co_action wait_for_post(struct co_baton *self, struct co_wakeups *wakeups,
                                     const struct timespec *deadline)
@@ -155,6 +164,7 @@ static enum co_action wait_for_post(struct co_baton *self, struct co_wakeups *wa
     int errno_value;
     struct co_wakeups received;
 
+    waiting_on = self;
     CO_PTHREAD(pthread_mutex_lock(&self->lock));
     while (self->action == CO_ACT_NONE) {
         if (deadline == NULL) {
@@ -164,6 +174,7 @@ static enum co_action wait_for_post(struct co_baton *self, struct co_wakeups *wa
         int err = pthread_cond_timedwait(&self->cond, &self->lock, deadline);
         if (err == ETIMEDOUT && self->action == CO_ACT_NONE) {
             CO_PTHREAD(pthread_mutex_unlock(&self->lock));
+            waiting_on = NULL;
             return CO_ACT_NONE;
         }
         CO_PTHREAD(err == ETIMEDOUT ? 0 : err);
@@ -173,6 +184,7 @@ static enum co_action wait_for_post(struct co_baton *self, struct co_wakeups *wa
     received = self->wakeups;
     self->action = CO_ACT_NONE;
     CO_PTHREAD(pthread_mutex_unlock(&self->lock));
+    waiting_on = NULL;
 
     if (act == CO_ACT_STOP) {
         assert(co_stop_target != NULL);

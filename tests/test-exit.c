@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +226,51 @@ static void test_key_destructors_may_call_back(void **state)
     assert_clean_exit(child_key_destructor_calls_back, NULL);
 }
 
+/* exit() from a signal handler (as SIGTERM handlers do, although POSIX
+ * does not allow it) that interrupts the main thread's wait for its
+ * coroutine: the exit handler must not wait for that wait to end. */
+static pthread_t main_thread;
+
+static void exit_on_signal(int signo)
+{
+    (void)signo;
+    exit(0);
+}
+
+static void coroutine_fn signal_the_waiter(void *opaque)
+{
+    (void)opaque;
+    usleep(20 * 1000);          /* the enterer is waiting by now */
+    pthread_kill(main_thread, SIGUSR1);
+    for (;;) {
+        usleep(1000);
+    }
+}
+
+static int child_exit_from_signal_handler(void *arg)
+{
+    struct sigaction sa;
+
+    (void)arg;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = exit_on_signal;
+    sigaction(SIGUSR1, &sa, NULL);
+    main_thread = pthread_self();
+    qemu_coroutine_enter(qemu_coroutine_create(signal_the_waiter), NULL);
+    return 1;                   /* the enter never returns */
+}
+
+static void test_exit_from_signal_handler_while_entering(void **state)
+{
+    /* The coroutine still runs on its own thread when the process ends,
+     * which memcheck reports as that thread's storage possibly lost, as it
+     * would for any thread. */
+    if (under_valgrind()) {
+        skip();
+    }
+    assert_clean_exit(child_exit_from_signal_handler, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_exit_after_threads_left_coroutines),
         cmocka_unit_test(test_exit_handler_can_still_enter),
         cmocka_unit_test(test_key_destructors_may_call_back),
+        cmocka_unit_test(test_exit_from_signal_handler_while_entering),
     };
     return cmocka_run_group_tests_name("exit", tests, NULL, NULL);
 }
