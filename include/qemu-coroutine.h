@@ -45,7 +45,9 @@
  * coroutine at once, switching in a child forked inside a coroutine, NULL
  * arguments, pthread_exit() or cancellation inside a coroutine) prints one
  * line naming the call and the problem on stderr and calls abort(). Using a
- * handle after its coroutine finished is undefined.
+ * handle after its coroutine finished is undefined, and so is leaving a
+ * coroutine body by longjmp() to a jmp_buf set outside it (the caller's
+ * code would go on on the coroutine's thread; cothread cannot see it).
  *
  * Running out of resources
  * ------------------------
@@ -166,6 +168,9 @@ COTHREAD_API void qemu_coroutine_enter(Coroutine *coroutine, void *opaque);
  * is entered again, from any thread, with errno set to that enterer's errno.
  *
  * Misuse: calling it outside a coroutine aborts with a message.
+ *
+ * Thread-safety: called by the running coroutine itself (on its own
+ * thread); whoever resumes it may be any thread.
  */
 COTHREAD_API void coroutine_fn qemu_coroutine_yield(void);
 
@@ -183,6 +188,9 @@ COTHREAD_API void coroutine_fn qemu_coroutine_yield(void);
  * COTHREAD_STACK_SIZE or COTHREAD_POOL_SIZE is invalid (as every first use
  * does). qemu_coroutine_enter() and the wake-ups called outside coroutines
  * make the calling thread's leader first, and so may stop the same way.
+ *
+ * Thread-safety: may be called from any thread; the answer is the
+ * caller's own.
  */
 COTHREAD_API Coroutine *coroutine_fn qemu_coroutine_self(void);
 
@@ -191,6 +199,9 @@ COTHREAD_API Coroutine *coroutine_fn qemu_coroutine_self(void);
  *
  * Returns true inside a coroutine body (and anything it calls), false on
  * application threads. Never allocates.
+ *
+ * Thread-safety: may be called from any thread; the answer is the
+ * caller's own.
  */
 COTHREAD_API bool qemu_in_coroutine(void);
 
@@ -212,6 +223,10 @@ COTHREAD_API bool qemu_coroutine_entered(Coroutine *co);
  *
  * Misuse: as qemu_coroutine_enter(); a leader is never entered, so passing
  * one aborts.
+ *
+ * Thread-safety: as qemu_coroutine_enter(). The check and the enter are
+ * two steps: another thread entering co between them is caught as two
+ * threads entering at once.
  */
 COTHREAD_API void qemu_coroutine_enter_if_inactive(Coroutine *co);
 
@@ -340,7 +355,8 @@ COTHREAD_API unsigned cothread_get_pool_size(void);
  * CoMutex or a CoRwlock; entering with qemu_coroutine_enter() a coroutine
  * that waits in a queue's or a lock's line, or has been woken from it but
  * has not run yet (only the wake-up runs it); waking, in a child process, a
- * waiter created before fork().
+ * waiter created before fork(). Calling an init function on an object that
+ * coroutines hold or wait on is undefined: their line is forgotten.
  *
  * The analysis tools see a CoMutex and a CoRwlock as locks held by the
  * coroutine's thread: helgrind and ThreadSanitizer report lock-order
@@ -351,6 +367,9 @@ COTHREAD_API unsigned cothread_get_pool_size(void);
  * it. Waiting in a line, a wake-up's bookkeeping and qemu_co_queue_empty()
  * order nothing, so races between coroutines that share a lock or a queue
  * stay visible.
+ *
+ * Thread-safety: every call may be made from any thread; the calls that
+ * wait or lock, from inside a coroutine.
  */
 
 /* A spinlock word: cothread's own, in the structures below. */
