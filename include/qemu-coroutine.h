@@ -68,9 +68,12 @@
  * that no tool reports a leak (their objects stay allocated and reachable; a
  * later attempt to enter one stops with a message). Exit handlers that the
  * application registers with atexit() run before this cleanup and may still
- * enter coroutines. Unlike a stack, a thread keeps the process alive: a
- * program that ends main() with pthread_exit() must first finish its
- * coroutines and call cothread_set_pool_size(0).
+ * enter coroutines. A CoMutex or CoRwlock that an abandoned coroutine
+ * holds stays held, and the analysis tools are told that its thread left
+ * it: its memory must stay valid until the process ends, as a pthread
+ * mutex's must while it is locked. Unlike a stack, a thread keeps the
+ * process alive: a program that ends main() with pthread_exit() must
+ * first finish its coroutines and call cothread_set_pool_size(0).
  *
  * Cancellation
  * ------------
@@ -453,7 +456,9 @@ COTHREAD_API void qemu_co_mutex_init(CoMutex *mutex);
  * each unlock hands the mutex to the coroutine that has waited longest, so
  * a coroutine that comes later never takes it first. It is not recursive.
  *
- * Misuse: outside a coroutine; when the caller already holds mutex.
+ * Misuse: outside a coroutine; when the caller already holds mutex. Stops
+ * the program with a message if no memory is left to note the mutex among
+ * the locks the caller holds (as the CoRwlock calls do).
  */
 COTHREAD_API void coroutine_fn qemu_co_mutex_lock(CoMutex *mutex);
 

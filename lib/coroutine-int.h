@@ -284,6 +284,7 @@ struct Coroutine {
 struct co_held_lock {
     void *object;
     bool rwlock;
+    bool write;                   /* the mode the tools know (a CoMutex: true) */
 };
 
 enum co_wait_state {

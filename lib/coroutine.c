@@ -23,7 +23,12 @@ bool co_forked_in_coroutine;
 struct co_leader {
     Coroutine co;
     struct co_baton baton;
+    struct co_leader *next_left;    /* in left_waiting */
 };
+
+/* Leaders whose thread ended inside a wait on their baton (see
+ * leader_free), kept reachable so that memcheck does not call them lost. */
+static _Atomic(struct co_leader *) left_waiting;
 
 static pthread_key_t leader_key;    /* frees a thread's leader at its exit */
 
@@ -36,12 +41,9 @@ static void leader_free(struct co_leader *leader)
 {
     /* exit() (or pthread_exit()) from a signal handler that interrupted
      * the thread's wait for its coroutine: the wait still holds the baton,
-     * and destroying it would wait for ever. The thread ends with it, kept
-     * reachable so that memcheck does not call it lost. */
-    static struct co_leader *_Atomic left_waiting;
-
+     * and destroying it would wait for ever. The thread ends with it. */
     if (co_baton_waited_on_here(&leader->baton)) {
-        atomic_store_explicit(&left_waiting, leader, memory_order_relaxed);
+        leader->next_left = atomic_exchange(&left_waiting, leader);
         return;
     }
     co_baton_destroy(&leader->baton);

@@ -84,17 +84,25 @@ static void wait_in_line(void)
  * one; and a coroutine stopped at exit has the tools release what it
  * holds.
  */
-static bool held_by(const Coroutine *self, const void *object)
+static struct co_held_lock *held_entry(Coroutine *self, const void *object)
 {
     for (unsigned i = 0; i < self->held_count; i++) {
         if (self->held[i].object == object) {
-            return true;
+            return &self->held[i];
         }
     }
-    return false;
+    return NULL;
 }
 
-static void note_held(Coroutine *self, void *object, bool rwlock, const char *fn)
+/* The address the tools know a held lock by, computed without reading
+ * the object, which may be gone when a coroutine is abandoned at exit. */
+static void *held_tool_lock(const struct co_held_lock *h)
+{
+    return h->rwlock ? TOOL_LOCK((CoRwlock *)h->object) : TOOL_LOCK((CoMutex *)h->object);
+}
+
+static void note_held(Coroutine *self, void *object, bool rwlock, bool write,
+                      const char *fn)
 {
     if (self->held_count == self->held_room) {
         unsigned room = self->held_room ? 2 * self->held_room : 4;
@@ -107,7 +115,7 @@ static void note_held(Coroutine *self, void *object, bool rwlock, const char *fn
         self->held = list;
         self->held_room = room;
     }
-    self->held[self->held_count++] = (struct co_held_lock){ object, rwlock };
+    self->held[self->held_count++] = (struct co_held_lock){ object, rwlock, write };
     if (rwlock) {
         self->rwlocks_held++;
     } else {
@@ -245,7 +253,7 @@ void coroutine_fn qemu_co_mutex_lock(CoMutex *mutex)
     if (!taken) {
         wait_in_line();         /* the unlocker made us the holder */
     }
-    note_held(self, mutex, false, fn);
+    note_held(self, mutex, false, true, fn);
     co_lock_acquired(TOOL_LOCK(mutex), true);
 }
 
@@ -322,7 +330,7 @@ static void rwlock_take(CoRwlock *lock, bool write, const char *fn)
 
     CO_MISUSE_IF(lock == NULL, fn, "NULL CoRwlock");
     self = co_self_in_coroutine(fn);
-    CO_MISUSE_IF(held_by(self, lock), fn,
+    CO_MISUSE_IF(held_entry(self, lock) != NULL, fn,
                  "CoRwlock already held by the calling coroutine (it is not "
                  "recursive: this may wait forever)");
     LOCK_OBJECT(lock);
@@ -342,7 +350,7 @@ static void rwlock_take(CoRwlock *lock, bool write, const char *fn)
     if (!taken) {
         wait_in_line();         /* whoever woke us gave us the lock */
     }
-    note_held(self, lock, true, fn);
+    note_held(self, lock, true, write, fn);
     co_lock_acquired(TOOL_LOCK(lock), write);
 }
 
@@ -360,14 +368,10 @@ void coroutine_fn qemu_co_rwlock_wrlock(CoRwlock *lock)
  * it does not hold it. */
 static bool rwlock_held_for_writing(CoRwlock *lock, Coroutine *self, const char *fn)
 {
-    bool writing;
+    struct co_held_lock *held = held_entry(self, lock);
 
-    CO_MISUSE_IF(!held_by(self, lock), fn,
-                 "CoRwlock is not held by the calling coroutine");
-    LOCK_OBJECT(lock);
-    writing = lock->writer_ == self;
-    UNLOCK_OBJECT(lock);
-    return writing;
+    CO_MISUSE_IF(held == NULL, fn, "CoRwlock is not held by the calling coroutine");
+    return held->write;
 }
 
 void coroutine_fn qemu_co_rwlock_unlock(CoRwlock *lock)
@@ -410,6 +414,7 @@ void coroutine_fn qemu_co_rwlock_downgrade(CoRwlock *lock)
     granted = rwlock_grant_locked(lock);
     UNLOCK_OBJECT(lock);
     co_lock_kept_for_reading(TOOL_LOCK(lock));
+    held_entry(self, lock)->write = false;
     wake_list(granted);
 }
 
@@ -424,7 +429,10 @@ void coroutine_fn qemu_co_rwlock_upgrade(CoRwlock *lock)
     self = co_self_in_coroutine(fn);
     CO_MISUSE_IF(rwlock_held_for_writing(lock, self, fn), fn,
                  "CoRwlock is held for writing already");
+    /* Released in the tools' eyes while it waits, so not held either if
+     * the process ends meanwhile. */
     co_lock_released(TOOL_LOCK(lock), false);
+    note_released(self, lock);
     LOCK_OBJECT(lock);
     lock->readers_--;
     if (lock->readers_ == 0 && lock->head_ == NULL) {
@@ -441,28 +449,19 @@ void coroutine_fn qemu_co_rwlock_upgrade(CoRwlock *lock)
     if (!taken) {
         wait_in_line();
     }
+    note_held(self, lock, true, true, fn);
     co_lock_acquired(TOOL_LOCK(lock), true);
 }
 
 /* Stack switching would abandon a coroutine that never resumes with its
  * locks held, and no tool would know. Here its thread leaves at exit: the
  * locks stay held (a waiter for one waits on), but the tools must not
- * report a thread leaving with them. */
+ * report a thread leaving with them. The objects are not read: the
+ * application may have let their memory go. */
 static void locks_abandon(Coroutine *co)
 {
     for (unsigned i = 0; i < co->held_count; i++) {
-        void *object = co->held[i].object;
-
-        if (co->held[i].rwlock) {
-            CoRwlock *lock = object;
-            bool writing;
-            LOCK_OBJECT(lock);
-            writing = lock->writer_ == co;
-            UNLOCK_OBJECT(lock);
-            co_lock_released(TOOL_LOCK(lock), writing);
-        } else {
-            co_lock_released(TOOL_LOCK((CoMutex *)object), true);
-        }
+        co_lock_released(held_tool_lock(&co->held[i]), co->held[i].write);
     }
     co->held_count = co->mutexes_held = co->rwlocks_held = 0;
 }

@@ -48,6 +48,7 @@ race_programs = \
 	tests/races/race-coqueue-waker \
 	tests/races/race-coqueue-empty \
 	tests/races/ok-exit-holding-comutex \
+	tests/races/ok-exit-upgrading \
 	tests/races/ok-settings-getters
 EXTRA_PROGRAMS += $(race_programs)
 CLEANFILES += $(race_programs) tests/races/*.log
@@ -164,6 +165,8 @@ tests_races_race_coqueue_empty_CFLAGS = $(race_cflags)
 tests_races_race_coqueue_empty_LDADD = $(race_ldadd)
 tests_races_ok_exit_holding_comutex_CFLAGS = $(race_cflags)
 tests_races_ok_exit_holding_comutex_LDADD = $(race_ldadd)
+tests_races_ok_exit_upgrading_CFLAGS = $(race_cflags)
+tests_races_ok_exit_upgrading_LDADD = $(race_ldadd)
 # cothread's own calls: nothing to compare with stack switching.
 tests_races_ok_settings_getters_CFLAGS = $(race_cflags)
 tests_races_ok_settings_getters_LDADD = $(race_ldadd)
