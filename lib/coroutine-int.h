@@ -275,7 +275,6 @@ struct Coroutine {
     bool wait_write;              /* waits in a CoRwlock line to write */
     atomic_int wait_state;        /* enum co_wait_state */
     struct co_wakeups woken;      /* the ones it woke, to run after it */
-    unsigned mutexes_held, rwlocks_held;
     struct co_held_lock *held;    /* the locks it holds, in any mode */
     unsigned held_count, held_room;
 };

@@ -177,7 +177,7 @@ static Coroutine *create(CoroutineEntry *entry, struct co_failure *fail)
     co->worker = w;
     co_set_next(co, NULL);
     co->woken.head = co->woken.tail = NULL;
-    co->mutexes_held = co->rwlocks_held = co->held_count = 0;   /* held: kept for reuse */
+    co->held_count = 0;         /* held: kept for reuse */
     atomic_store_explicit(&co->wait_state, CO_WAIT_NONE, memory_order_relaxed);
     atomic_store_explicit(&co->state, CO_CREATED, memory_order_relaxed);
     return co;
@@ -341,6 +341,16 @@ void coroutine_fn qemu_coroutine_yield(void)
 
 /* Runs co's body on its worker thread and posts CO_ACT_FINISH to its last
  * enterer; the worker touches nothing of co afterwards. */
+static bool holds_a(const Coroutine *co, bool rwlock)
+{
+    for (unsigned i = 0; i < co->held_count; i++) {
+        if (co->held[i].rwlock == rwlock) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void co_run(Coroutine *co)
 {
     Coroutine *to;
@@ -356,9 +366,9 @@ static void co_run(Coroutine *co)
     CO_PTHREAD(pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL));
 
     check_not_forked("coroutine return");
-    CO_MISUSE_IF(co->mutexes_held != 0, "coroutine return",
+    CO_MISUSE_IF(holds_a(co, false), "coroutine return",
                  "coroutine finished while holding a CoMutex");
-    CO_MISUSE_IF(co->rwlocks_held != 0, "coroutine return",
+    CO_MISUSE_IF(holds_a(co, true), "coroutine return",
                  "coroutine finished while holding a CoRwlock");
     to = co->caller;
     co->caller = NULL;

@@ -116,22 +116,12 @@ static void note_held(Coroutine *self, void *object, bool rwlock, bool write,
         self->held_room = room;
     }
     self->held[self->held_count++] = (struct co_held_lock){ object, rwlock, write };
-    if (rwlock) {
-        self->rwlocks_held++;
-    } else {
-        self->mutexes_held++;
-    }
 }
 
 static void note_released(Coroutine *self, const void *object)
 {
     for (unsigned i = 0; i < self->held_count; i++) {
         if (self->held[i].object == object) {
-            if (self->held[i].rwlock) {
-                self->rwlocks_held--;
-            } else {
-                self->mutexes_held--;
-            }
             self->held[i] = self->held[--self->held_count];
             return;
         }
@@ -463,7 +453,7 @@ static void locks_abandon(Coroutine *co)
     for (unsigned i = 0; i < co->held_count; i++) {
         co_lock_released(held_tool_lock(&co->held[i]), co->held[i].write);
     }
-    co->held_count = co->mutexes_held = co->rwlocks_held = 0;
+    co->held_count = 0;
 }
 
 __attribute__((constructor)) static void locks_load(void)
