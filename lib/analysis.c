@@ -142,28 +142,6 @@ void co_happens_forget(const void *obj)
 #endif
 }
 
-static void tsan_blind_begin(void)
-{
-#ifdef CO_TSAN_HOOKS
-    if (AnnotateIgnoreSyncBegin != NULL) {
-        AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
-        AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
-        AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
-    }
-#endif
-}
-
-static void tsan_blind_end(void)
-{
-#ifdef CO_TSAN_HOOKS
-    if (AnnotateIgnoreSyncBegin != NULL) {
-        AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
-        AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
-        AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
-    }
-#endif
-}
-
 void co_unseen_begin(void)
 {
 #ifdef CO_TSAN_HOOKS
@@ -180,6 +158,27 @@ void co_unseen_end(void)
     if (AnnotateIgnoreReadsBegin != NULL) {
         AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
         AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+    }
+#endif
+}
+
+/* Unseen, and ordering nothing either. */
+static void tsan_blind_begin(void)
+{
+#ifdef CO_TSAN_HOOKS
+    if (AnnotateIgnoreSyncBegin != NULL) {
+        AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
+    }
+#endif
+    co_unseen_begin();
+}
+
+static void tsan_blind_end(void)
+{
+    co_unseen_end();
+#ifdef CO_TSAN_HOOKS
+    if (AnnotateIgnoreSyncBegin != NULL) {
+        AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
     }
 #endif
 }
