@@ -193,7 +193,7 @@ check-races: $(race_programs)
 	cases=; for p in $(race_programs); do \
 		case $$p in *-control) ;; *) cases="$$cases $${p##*/}" ;; esac; \
 	done; \
-	LIBTOOL='$(LIBTOOL)' VALGRIND='$(VALGRIND)' RUNS='$(RUNS)' \
+	LIBTOOL='$(LIBTOOL)' VALGRIND='$(VALGRIND) $(VALGRIND_SUPPRESSIONS)' RUNS='$(RUNS)' \
 		RACE_CASES="$$cases" RACE_BUILDDIR=tests/races \
 		RACE_SRCDIR='$(srcdir)/tests/races' \
 		$(SHELL) $(srcdir)/tests/races/check-races.sh $$tools

@@ -50,7 +50,8 @@ soak-helgrind soak-drd: tests/soak/soak
 	if test -n '$(SEED)'; then args="$$args --seed $(SEED)"; fi; \
 	if test -n '$(PROGRAM)'; then args="$$args --program $(PROGRAM)"; fi; \
 	echo "valgrind --tool=$$tool tests/soak/soak $$args $(SOAK_FLAGS)"; \
-	$(LIBTOOL) --mode=execute $(VALGRIND) --tool=$$tool $(SOAK_VALGRIND_FLAGS) $$flags \
+	$(LIBTOOL) --mode=execute $(VALGRIND) --tool=$$tool $(VALGRIND_SUPPRESSIONS) \
+		$(SOAK_VALGRIND_FLAGS) $$flags \
 		./tests/soak/soak $$args $(SOAK_FLAGS)
 .PHONY: soak soak-helgrind soak-drd
 
