@@ -240,11 +240,11 @@ void co_lock_acquired(void *lock, bool write)
     lock_acquired(lock, write, true);
 }
 
-/* helgrind has no such flag: it still records the downgrade as a read
- * acquisition after the locks held (README, Debugging). */
-void co_lock_kept_for_reading(void *lock)
+/* helgrind has no such flag: it records an order from every lock held to
+ * this one (which qemu_co_rwlock_downgrade() takes care of). */
+void co_lock_kept(void *lock, bool write)
 {
-    lock_acquired(lock, false, false);
+    lock_acquired(lock, write, false);
 }
 
 void co_lock_released(void *lock, bool write)

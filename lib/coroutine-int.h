@@ -93,9 +93,10 @@ void co_happens_after(const void *obj);
 void co_happens_forget(const void *obj);
 /* A coroutine lock seen by the tools as a lock held by the thread. */
 void co_lock_acquired(void *lock, bool write);
-/* A downgrade: the write release is co_lock_released()'s, the read side
- * is taken without waiting, so no lock order is recorded where possible. */
-void co_lock_kept_for_reading(void *lock);
+/* A lock the coroutine holds all along, shown to the tools as taken again
+ * (a downgrade's read side, say): it cannot wait, so no lock order is
+ * recorded where the tool can be told so. */
+void co_lock_kept(void *lock, bool write);
 void co_lock_released(void *lock, bool write);
 
 /* Accesses between the two that ThreadSanitizer neither checks nor

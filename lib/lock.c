@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,11 +79,12 @@ static void wait_in_line(void)
 }
 
 /*
- * Which locks a coroutine holds. A CoRwlock's readers are many and
- * anonymous in the lock itself, so each coroutine keeps its own list, to
- * tell a holder from a stranger and to catch a second lock of the same
- * one; and a coroutine stopped at exit has the tools release what it
- * holds.
+ * Which locks a coroutine holds, in the order it took them. A CoRwlock's
+ * readers are many and anonymous in the lock itself, so each coroutine
+ * keeps its own list, to tell a holder from a stranger and to catch a
+ * second lock of the same one; a coroutine stopped at exit has the tools
+ * release what it holds; and a downgrade shows the tools the locks taken
+ * after the downgraded one as taken after it again.
  */
 static struct co_held_lock *held_entry(Coroutine *self, const void *object)
 {
@@ -120,12 +122,14 @@ static void note_held(Coroutine *self, void *object, bool rwlock, bool write,
 
 static void note_released(Coroutine *self, const void *object)
 {
-    for (unsigned i = 0; i < self->held_count; i++) {
-        if (self->held[i].object == object) {
-            self->held[i] = self->held[--self->held_count];
-            return;
-        }
-    }
+    struct co_held_lock *h = held_entry(self, object);
+    size_t after;
+
+    assert(h != NULL);
+    after = self->held_count - (size_t)(h - self->held) - 1;
+
+    memmove(h, h + 1, after * sizeof(*h));
+    self->held_count--;
 }
 
 /* CoQueue */
@@ -392,19 +396,35 @@ void coroutine_fn qemu_co_rwlock_downgrade(CoRwlock *lock)
     static const char fn[] = "qemu_co_rwlock_downgrade";
     Coroutine *self;
     Coroutine *granted;
+    unsigned at;
 
     CO_MISUSE_IF(lock == NULL, fn, "NULL CoRwlock");
     self = co_self_in_coroutine(fn);
     CO_MISUSE_IF(!rwlock_held_for_writing(lock, self, fn), fn,
                  "CoRwlock is held for reading, not writing");
+    /*
+     * The tools see the read side taken anew. Taken while the locks taken
+     * after this one are held, helgrind (which cannot be told that it does
+     * not wait) would record it as an order from them to this lock, the
+     * reverse of the one it saw as they were taken. So they are released
+     * first in the tools' eyes and taken again after it, in their order.
+     * Nobody can take one meanwhile (they are held all along), so this
+     * adds no edge between threads.
+     */
+    at = (unsigned)(held_entry(self, lock) - self->held);
+    for (unsigned i = self->held_count; i-- > at + 1;) {
+        co_lock_released(held_tool_lock(&self->held[i]), self->held[i].write);
+    }
     co_lock_released(TOOL_LOCK(lock), true);
     LOCK_OBJECT(lock);
     lock->writer_ = NULL;
     lock->readers_++;
     granted = rwlock_grant_locked(lock);
     UNLOCK_OBJECT(lock);
-    co_lock_kept_for_reading(TOOL_LOCK(lock));
-    held_entry(self, lock)->write = false;
+    self->held[at].write = false;
+    for (unsigned i = at; i < self->held_count; i++) {
+        co_lock_kept(held_tool_lock(&self->held[i]), self->held[i].write);
+    }
     wake_list(granted);
 }
 

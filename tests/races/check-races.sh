@@ -132,18 +132,6 @@ outcome() {
     fi
 }
 
-# known_outcome TOOL CASE: the one outcome a limit of cothread's own
-# annotations lets a case show under a tool (in every run), if any. helgrind
-# records a CoRwlock downgrade as a read acquisition after the locks the
-# coroutine holds, as it would a pthread rwlock's unlock and rdlock (its
-# annotations have no try-lock flag, as ThreadSanitizer's do), so it
-# reports the order of ok-corwlock-downgrade; nothing else is allowed.
-known_outcome() {
-    case $1:$2 in
-    helgrind:ok-corwlock-downgrade) echo "lock order" ;;
-    esac
-}
-
 # summary OUTCOME...: the outcomes of all runs, folded when they agree.
 summary() {
     first=$1
@@ -178,8 +166,6 @@ for tool in "$@"; do
         co=
         verdict=PASS
         found=0
-        allowed=$(known_outcome "$tool" "$c")
-        only_allowed=${allowed:+yes}
         i=1
         if test "$tool" = drd && case $c in lock-*) true ;; *) false ;; esac; then
             # DRD does not check lock order, for pthread locks either.
@@ -197,7 +183,6 @@ for tool in "$@"; do
             b=$(outcome "$tool" "$c" "$c" "$i")
             ctl="$ctl|$a"
             co="$co|$b"
-            test "$b" = "$allowed" || only_allowed=
             case $c:$a:$b in
             race-*:found:found | race-*:-:found) found=$((found + 1)) ;;
             race-*:"not found":"not found" | race-*:"not found":found) ;;
@@ -214,9 +199,6 @@ for tool in "$@"; do
             *) if test "$verdict" = FAIL; then verdict="LIMIT (tool, see README)"; fi ;;
             esac ;;
         esac
-        if test "$verdict" = FAIL && test -n "$only_allowed"; then
-            verdict="LIMIT (cothread's annotation, see README)"
-        fi
         case $c:$verdict in
         race-*:PASS)
             if test "$found" -eq 0; then
