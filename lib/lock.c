@@ -103,6 +103,12 @@ static void *held_tool_lock(const struct co_held_lock *h)
     return h->rwlock ? TOOL_LOCK((CoRwlock *)h->object) : TOOL_LOCK((CoMutex *)h->object);
 }
 
+/* Whether no other coroutine can hold it meanwhile. */
+static bool held_alone(const struct co_held_lock *h)
+{
+    return h->write;
+}
+
 static void note_held(Coroutine *self, void *object, bool rwlock, bool write,
                       const char *fn)
 {
@@ -406,14 +412,19 @@ void coroutine_fn qemu_co_rwlock_downgrade(CoRwlock *lock)
      * The tools see the read side taken anew. Taken while the locks taken
      * after this one are held, helgrind (which cannot be told that it does
      * not wait) would record it as an order from them to this lock, the
-     * reverse of the one it saw as they were taken. So they are released
-     * first in the tools' eyes and taken again after it, in their order.
-     * Nobody can take one meanwhile (they are held all along), so this
-     * adds no edge between threads.
+     * reverse of the one it saw as they were taken. So those held alone
+     * (a CoMutex, a CoRwlock held for writing) are released first in the
+     * tools' eyes and taken again after it, in their order: nobody can
+     * take one meanwhile, so no edge between threads comes of it. A
+     * CoRwlock held for reading is shared, and other readers' unlocks
+     * would order them before this thread (helgrind's read locks receive
+     * what earlier read unlocks sent): it stays as it is.
      */
     at = (unsigned)(held_entry(self, lock) - self->held);
     for (unsigned i = self->held_count; i-- > at + 1;) {
-        co_lock_released(held_tool_lock(&self->held[i]), self->held[i].write);
+        if (held_alone(&self->held[i])) {
+            co_lock_released(held_tool_lock(&self->held[i]), true);
+        }
     }
     co_lock_released(TOOL_LOCK(lock), true);
     LOCK_OBJECT(lock);
@@ -422,8 +433,11 @@ void coroutine_fn qemu_co_rwlock_downgrade(CoRwlock *lock)
     granted = rwlock_grant_locked(lock);
     UNLOCK_OBJECT(lock);
     self->held[at].write = false;
-    for (unsigned i = at; i < self->held_count; i++) {
-        co_lock_kept(held_tool_lock(&self->held[i]), self->held[i].write);
+    co_lock_kept(TOOL_LOCK(lock), false);
+    for (unsigned i = at + 1; i < self->held_count; i++) {
+        if (held_alone(&self->held[i])) {
+            co_lock_kept(held_tool_lock(&self->held[i]), true);
+        }
     }
     wake_list(granted);
 }

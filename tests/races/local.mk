@@ -45,6 +45,7 @@ race_programs = \
 	tests/races/ok-corwlock-downgrade \
 	tests/races/race-comutex-waiter \
 	tests/races/race-corwlock-readers \
+	tests/races/race-downgrade-reader \
 	tests/races/race-coqueue-waker \
 	tests/races/race-coqueue-empty \
 	tests/races/ok-exit-holding-comutex \
@@ -159,6 +160,8 @@ tests_races_race_comutex_waiter_CFLAGS = $(race_cflags)
 tests_races_race_comutex_waiter_LDADD = $(race_ldadd)
 tests_races_race_corwlock_readers_CFLAGS = $(race_cflags)
 tests_races_race_corwlock_readers_LDADD = $(race_ldadd)
+tests_races_race_downgrade_reader_CFLAGS = $(race_cflags)
+tests_races_race_downgrade_reader_LDADD = $(race_ldadd)
 tests_races_race_coqueue_waker_CFLAGS = $(race_cflags)
 tests_races_race_coqueue_waker_LDADD = $(race_ldadd)
 tests_races_race_coqueue_empty_CFLAGS = $(race_cflags)
