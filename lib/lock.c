@@ -402,43 +402,47 @@ void coroutine_fn qemu_co_rwlock_downgrade(CoRwlock *lock)
     static const char fn[] = "qemu_co_rwlock_downgrade";
     Coroutine *self;
     Coroutine *granted;
-    unsigned at;
+    unsigned at, from;
 
     CO_MISUSE_IF(lock == NULL, fn, "NULL CoRwlock");
     self = co_self_in_coroutine(fn);
     CO_MISUSE_IF(!rwlock_held_for_writing(lock, self, fn), fn,
                  "CoRwlock is held for reading, not writing");
     /*
-     * The tools see the read side taken anew. Taken while the locks taken
-     * after this one are held, helgrind (which cannot be told that it does
-     * not wait) would record it as an order from them to this lock, the
-     * reverse of the one it saw as they were taken. So those held alone
-     * (a CoMutex, a CoRwlock held for writing) are released first in the
-     * tools' eyes and taken again after it, in their order: nobody can
-     * take one meanwhile, so no edge between threads comes of it. A
-     * CoRwlock held for reading is shared, and other readers' unlocks
-     * would order them before this thread (helgrind's read locks receive
-     * what earlier read unlocks sent): it stays as it is.
+     * The tools see the read side taken anew, before the lock is opened to
+     * others: a reader let in first would otherwise seem to come before
+     * this one. Taken while later locks are held, helgrind (which cannot
+     * be told that it does not wait) would record an order from them to
+     * this lock, the reverse of the one it saw. So the later locks are
+     * released first in the tools' eyes and taken again after it, in their
+     * order, as far as each is held alone (a CoMutex, a CoRwlock held for
+     * writing): nobody can take one meanwhile, so no edge between threads
+     * comes of it. A CoRwlock held for reading is shared, and other
+     * readers' unlocks would order them before this thread; it stays, and
+     * so do the locks before it, which taken again after it would invert
+     * their order with it.
      */
     at = (unsigned)(held_entry(self, lock) - self->held);
-    for (unsigned i = self->held_count; i-- > at + 1;) {
-        if (held_alone(&self->held[i])) {
-            co_lock_released(held_tool_lock(&self->held[i]), true);
+    from = at + 1;
+    for (unsigned i = at + 1; i < self->held_count; i++) {
+        if (!held_alone(&self->held[i])) {
+            from = i + 1;
         }
     }
+    for (unsigned i = self->held_count; i-- > from;) {
+        co_lock_released(held_tool_lock(&self->held[i]), true);
+    }
     co_lock_released(TOOL_LOCK(lock), true);
+    co_lock_kept(TOOL_LOCK(lock), false);
+    for (unsigned i = from; i < self->held_count; i++) {
+        co_lock_kept(held_tool_lock(&self->held[i]), true);
+    }
+    self->held[at].write = false;
     LOCK_OBJECT(lock);
     lock->writer_ = NULL;
     lock->readers_++;
     granted = rwlock_grant_locked(lock);
     UNLOCK_OBJECT(lock);
-    self->held[at].write = false;
-    co_lock_kept(TOOL_LOCK(lock), false);
-    for (unsigned i = at + 1; i < self->held_count; i++) {
-        if (held_alone(&self->held[i])) {
-            co_lock_kept(held_tool_lock(&self->held[i]), true);
-        }
-    }
     wake_list(granted);
 }
 
