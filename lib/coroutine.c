@@ -339,8 +339,7 @@ void coroutine_fn qemu_coroutine_yield(void)
     (void)act;
 }
 
-/* Runs co's body on its worker thread and posts CO_ACT_FINISH to its last
- * enterer; the worker touches nothing of co afterwards. */
+/* Whether co holds a CoRwlock (rwlock) or a CoMutex. */
 static bool holds_a(const Coroutine *co, bool rwlock)
 {
     for (unsigned i = 0; i < co->held_count; i++) {
@@ -350,6 +349,9 @@ static bool holds_a(const Coroutine *co, bool rwlock)
     }
     return false;
 }
+
+/* Runs co's body on its worker thread and posts CO_ACT_FINISH to its last
+ * enterer; the worker touches nothing of co afterwards. */
 
 static void co_run(Coroutine *co)
 {

@@ -942,11 +942,14 @@ static void co_choices(struct model *m, struct gen_state *g, int k, struct choic
             }
         } else if (x->wr & bit) {
             offer(cs, 6, OP_RWUNLOCK, i, 0);
-            /* Only when no later lock is held. helgrind once reported a
-             * lock-order inversion for a downgrade under a later lock;
-             * tests/races/ok-corwlock-downgrade covers that now. The rule
-             * stays so that recorded seeds (test-soak's regressions, the
-             * seeds in notes) still make the same programs. */
+            /* Only when no later lock is held: under a later CoRwlock held
+             * for reading (and the locks before it), helgrind still takes
+             * the downgrade for a new acquisition and reports a lock order
+             * the program never inverted (README, Debugging). Later
+             * CoMutexes and write locks no longer show it
+             * (tests/races/ok-corwlock-downgrade), but the same programs
+             * run under every tool, and recorded seeds (test-soak's
+             * regressions) must still make the same programs. */
             if (top == SOAK_MUTEXES + i) {
                 offer(cs, 1 + 2 * rw, OP_DOWNGRADE, i, 0);
             }
